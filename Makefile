@@ -1,0 +1,52 @@
+# TrailRoom: `make dev` runs the whole product, `make test` runs the whole suite.
+# Both install what they need first: Python packages from uv.lock, npm assets from
+# package-lock.json, and the Debian packages the browser tests and PDFs need.
+
+SHELL := /bin/bash
+UV_VERSION := 0.13.8
+TOOLS := .cache/tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := platform/trailroom/static/vendor
+
+.PHONY: dev test install assets system-deps lint typecheck pytest format bench clean
+
+dev: install assets
+	$(BIN)/trailroom dev
+
+test: install assets system-deps lint typecheck pytest
+
+$(UV):
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+install: $(UV)
+	$(UV) sync --frozen --quiet
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+assets: node_modules/.package-lock.json
+	@mkdir -p $(VENDOR)/swagger-ui
+	@cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,swagger-ui-standalone-preset.js,favicon-32x32.png,LICENSE,NOTICE} $(VENDOR)/swagger-ui/
+
+system-deps:
+	@scripts/system-deps.sh
+
+lint:
+	$(BIN)/ruff check platform tests scripts
+	$(BIN)/ruff format --check platform tests scripts
+
+format:
+	$(BIN)/ruff check --fix platform tests scripts
+	$(BIN)/ruff format platform tests scripts
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .cache node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

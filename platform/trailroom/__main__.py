@@ -1,0 +1,3 @@
+from trailroom.cli import main
+
+main()

@@ -1,0 +1,82 @@
+"""Settings, read once from `TRAILROOM_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["dev", "test", "production"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRAILROOM_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = "dev"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    # Base URL that links in responses, emails and the widget point at.
+    public_url: str = ""
+
+    # Unset means "start the embedded server" (only `trailroom dev` and the tests do that).
+    mongodb_uri: str | None = None
+    mongodb_database: str = "trailroom"
+    redis_url: str | None = None
+    # Where embedded services keep their data, pid files and dev secrets.
+    data_dir: Path = Path(".trailroom")
+
+    # Signs JWTs and other tokens. Required in production; dev keeps a random one in data_dir.
+    secret_key: str = ""
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    worker_concurrency: int = Field(default=4, ge=1, le=64)
+    # Cron expression of the worker heartbeat job (croniter syntax; six fields means seconds).
+    heartbeat_cron: str = "* * * * *"
+
+    demo_email: str = "demo@trailroom.dev"
+    demo_password: str = "TryOn-Demo-2026!"
+
+    @field_validator("public_url")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or in dev/test a random one persisted under data_dir."""
+        if self.secret_key:
+            return self.secret_key
+        if self.is_production:
+            raise ConfigError("TRAILROOM_SECRET_KEY must be set in production (a long random string).")
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        value = secrets.token_urlsafe(48)
+        path.write_text(value)
+        path.chmod(0o600)
+        return value
+
+
+class ConfigError(RuntimeError):
+    """Configuration that cannot work; the message says what to set."""
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,68 @@
+"""The connections a process holds: MongoDB (with Beanie bound), Redis and the SAQ queues.
+
+The API opens them in its lifespan, the worker in its startup hook, the tests once per session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from pymongo import AsyncMongoClient
+from redis.asyncio import Redis
+
+from trailroom.core.config import ConfigError, Settings
+from trailroom.core.mongo import init_documents, mongo_client
+from trailroom.core.redis import ping_redis, redis_client
+from trailroom.domain.registry import document_models
+from trailroom.worker.queues import Queues, make_queues
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    mongo: AsyncMongoClient  # type: ignore[type-arg]
+    redis: Redis
+    queues: Queues
+
+    @property
+    def database(self):  # type: ignore[no-untyped-def]
+        return self.mongo[self.settings.mongodb_database]
+
+
+def require_urls(settings: Settings) -> tuple[str, str]:
+    """Both service URLs, or a ConfigError naming what is missing and how to fix it."""
+    missing = [
+        name
+        for name, value in (
+            ("TRAILROOM_MONGODB_URI", settings.mongodb_uri),
+            ("TRAILROOM_REDIS_URL", settings.redis_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} not set: run `trailroom dev` (starts embedded MongoDB-compatible "
+            "and Redis servers) or point the variables at your servers"
+        )
+    return str(settings.mongodb_uri), str(settings.redis_url)
+
+
+@asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    mongo_uri, redis_url = require_urls(settings)
+    mongo = mongo_client(mongo_uri)
+    redis = redis_client(redis_url)
+    try:
+        await init_documents(mongo, settings.mongodb_database, document_models())
+        await ping_redis(redis)
+        queues = make_queues(redis_url)
+        await queues.connect()
+        try:
+            yield Resources(settings=settings, mongo=mongo, redis=redis, queues=queues)
+        finally:
+            await queues.disconnect()
+    finally:
+        await redis.aclose()
+        await mongo.close()

@@ -1,0 +1,9 @@
+"""Every Beanie document of the platform, so one call binds them all and creates their indexes."""
+
+from __future__ import annotations
+
+from beanie import Document
+
+
+def document_models() -> list[type[Document]]:
+    return []

@@ -1,0 +1,63 @@
+"""The Litestar application factory: the one place where HTTP wiring happens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.static_files import create_static_files_router
+
+from trailroom.core.config import Settings, get_settings
+from trailroom.core.logging import configure_logging
+from trailroom.core.resources import Resources, open_resources
+from trailroom.domain.system.controllers import HealthController
+from trailroom.server.openapi import openapi_config
+from trailroom.server.problems import EXCEPTION_HANDLERS
+from trailroom.server.request_context import RequestContextMiddleware
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+def _resources(state: State) -> Resources:
+    resources: Resources = state.resources
+    return resources
+
+
+def _settings(state: State) -> Settings:
+    settings: Settings = state.settings
+    return settings
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> Litestar:
+    settings = settings or get_settings()
+    if configure_logs:
+        configure_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def connections(app: Litestar) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            yield
+
+    return Litestar(
+        route_handlers=[
+            HealthController,
+            create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
+        ],
+        lifespan=[connections],
+        state=State({"settings": settings}),
+        dependencies={
+            "resources": Provide(_resources, sync_to_thread=False),
+            "settings": Provide(_settings, sync_to_thread=False),
+        },
+        middleware=[RequestContextMiddleware()],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi_config(),
+        # Logging is configured once by `configure_logging`; Litestar must not install its own.
+        logging_config=None,
+        debug=False,
+    )

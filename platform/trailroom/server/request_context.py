@@ -1,0 +1,76 @@
+"""Request ids: accepted from `X-Request-ID` when well-formed, otherwise made here.
+
+The id is bound to the structlog context for every log line of the request and returned on every
+response, errors included.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+from typing import Any
+
+import structlog
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from trailroom.core.logging import get_logger
+
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{6,64}$")
+_access_log = get_logger("trailroom.access")
+
+
+def request_id_of(scope: Scope) -> str:
+    """The request's id, made and stored on first use (also for requests no route matched)."""
+    state: dict[str, Any] = scope.setdefault("state", {})
+    request_id = state.get("request_id")
+    if request_id is None:
+        request_id = _incoming_id(scope) or f"req_{secrets.token_hex(8)}"
+        state["request_id"] = request_id
+    return str(request_id)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            return candidate if _VALID_ID.match(candidate) else None
+    return None
+
+
+class RequestContextMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+
+    def __init__(self, access_log: bool = True) -> None:
+        self.access_log = access_log
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        request_id = request_id_of(scope)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableScopeHeaders.from_message(message)
+                headers[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            await next_app(scope, receive, send_with_id)
+        finally:
+            if self.access_log:
+                _access_log.info(
+                    "request",
+                    method=scope.get("method"),
+                    path=scope["path"],
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
+            structlog.contextvars.reset_contextvars(**tokens)

@@ -1,0 +1,85 @@
+"""The worker process: SAQ workers for each queue, sharing one set of connections, plus the cron schedule."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from typing import Any
+
+from saq import CronJob, Worker
+
+from trailroom.core.config import Settings
+from trailroom.core.logging import get_logger
+from trailroom.core.resources import Resources, open_resources
+from trailroom.domain.system.heartbeat import record_heartbeat
+from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
+
+log = get_logger("trailroom.worker")
+
+# Job functions per queue; each domain adds its jobs here.
+FUNCTIONS: dict[str, list[Any]] = {
+    TRYON_QUEUE: [],
+    DEFAULT_QUEUE: [record_heartbeat],
+}
+
+
+class TrailRoomWorker(Worker):  # type: ignore[type-arg]
+    """A SAQ worker that stops promptly: its idle upkeep loops (which sleep up to a minute) are
+    cancelled at once, and only jobs in progress get the shutdown grace period."""
+
+    _upkeep_tasks: list[asyncio.Task[None]]
+
+    async def upkeep(self) -> list[asyncio.Task[None]]:
+        self._upkeep_tasks = await super().upkeep()
+        return self._upkeep_tasks
+
+    async def stop(self) -> None:
+        for task in getattr(self, "_upkeep_tasks", []):
+            task.cancel()
+            self.tasks.discard(task)
+        await super().stop()
+
+
+def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
+    return [CronJob(record_heartbeat, cron=settings.heartbeat_cron, timeout=30)]
+
+
+def build_workers(resources: Resources, queue_names: Sequence[str] = QUEUE_NAMES) -> list[TrailRoomWorker]:
+    """One SAQ worker per queue. Cron jobs run on the default queue's worker."""
+    settings = resources.settings
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        ctx["resources"] = resources
+
+    workers = []
+    for name in queue_names:
+        worker = TrailRoomWorker(
+            resources.queues.by_name(name),
+            functions=FUNCTIONS[name],
+            concurrency=settings.worker_concurrency if name == TRYON_QUEUE else 10,
+            cron_jobs=cron_jobs(settings) if name == DEFAULT_QUEUE else None,
+            startup=startup,
+            shutdown_grace_period_s=20,
+            # A bounded blocking dequeue lets idle workers notice a stop within a second.
+            dequeue_timeout=1.0,
+        )
+        # We handle signals once for all workers of the process (SAQ would let the last one win).
+        worker.SIGNALS = []
+        workers.append(worker)
+    return workers
+
+
+async def run_worker(settings: Settings, queue_names: Sequence[str] = QUEUE_NAMES) -> None:
+    async with open_resources(settings) as resources:
+        workers = build_workers(resources, queue_names)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        tasks = [asyncio.create_task(worker.start()) for worker in workers]
+        log.info("worker started", queues=list(queue_names), concurrency=settings.worker_concurrency)
+        await stop.wait()
+        log.info("worker stopping")
+        await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)

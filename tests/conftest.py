@@ -1,0 +1,117 @@
+"""Test harness: real SecantusDB and redis-server for the session, the real app served over loopback
+HTTP by uvicorn in the test event loop, a clean database and Redis for every test, and a helper that
+runs SAQ jobs through real workers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from litestar import Litestar
+
+from trailroom.core.config import Settings
+from trailroom.core.resources import Resources
+from trailroom.embedded.process import free_port
+from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis, start_mongo, start_redis
+from trailroom.server.app import create_app
+from trailroom.worker.main import build_workers
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("trailroom-data")
+
+
+@pytest.fixture(scope="session")
+def embedded_mongo(data_dir: Path) -> Iterator[EmbeddedMongo]:
+    mongo = start_mongo(data_dir)
+    yield mongo
+    mongo.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
+    redis = start_redis(data_dir, persist=False)
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(embedded_mongo: EmbeddedMongo, embedded_redis: EmbeddedRedis, data_dir: Path) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        env="test",
+        host="127.0.0.1",
+        port=free_port(),
+        mongodb_uri=embedded_mongo.uri,
+        mongodb_database="trailroom_test",
+        redis_url=embedded_redis.url,
+        data_dir=data_dir,
+        secret_key="test-secret-key-that-is-long-enough-for-hs256-signing",
+        log_level=os.environ.get("TRAILROOM_TEST_LOG_LEVEL", "WARNING"),  # type: ignore[arg-type]
+        heartbeat_cron="* * * * * *",
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    application = create_app(settings)
+    server = uvicorn.Server(
+        uvicorn.Config(application, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the test server stopped while starting")
+        await asyncio.sleep(0.02)
+    yield application
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+def base_url(app: Litestar, settings: Settings) -> str:
+    return f"http://{settings.host}:{settings.port}"
+
+
+@pytest.fixture(scope="session")
+def resources(app: Litestar) -> Resources:
+    res: Resources = app.state.resources
+    return res
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(resources: Resources) -> None:
+    """Every test starts from an empty database (indexes kept) and an empty Redis."""
+    database = resources.database
+    for name in await database.list_collection_names():
+        if not name.startswith("system."):
+            await database[name].delete_many({})
+    await resources.redis.flushdb()
+
+
+@pytest.fixture
+async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        yield http
+
+
+@asynccontextmanager
+async def running_workers(resources: Resources) -> AsyncIterator[None]:
+    """Real SAQ workers for every queue, in the test's event loop, for the duration of the block."""
+    workers = build_workers(resources)
+    tasks = [asyncio.create_task(worker.start()) for worker in workers]
+    try:
+        yield
+    finally:
+        await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
