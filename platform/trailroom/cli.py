@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import click
 
 from trailroom.core.config import ConfigError, Settings, get_settings
-from trailroom.core.errors import ServiceUnavailable, TrailRoomError
+from trailroom.core.errors import Conflict, InvalidInput, ServiceUnavailable, TrailRoomError
 from trailroom.core.logging import configure_logging
 from trailroom.embedded.process import EmbeddedError, port_is_open
 
@@ -32,7 +32,7 @@ def _one_line_errors(func: F) -> F:
             sys.exit(1)
         except TrailRoomError as exc:
             click.echo(f"trailroom: {exc.detail}", err=True)
-            sys.exit(1)
+            sys.exit(2 if isinstance(exc, InvalidInput | Conflict) else 1)
 
     return wrapper  # type: ignore[return-value]
 
@@ -124,3 +124,62 @@ def worker(queues: tuple[str, ...]) -> None:
 @main.group()
 def admin() -> None:
     """Administrative tasks."""
+
+
+@admin.command("create-user")
+@click.option("--email", required=True, help="Email address of the new account.")
+@click.option("--name", default="Administrator", show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["user", "super_admin", "support_admin", "finance_admin"]),
+    default="user",
+    show_default=True,
+)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    envvar="TRAILROOM_ADMIN_PASSWORD",
+    help="Prompted for when not given (or set TRAILROOM_ADMIN_PASSWORD).",
+)
+@_one_line_errors
+def create_user(email: str, name: str, role: str, password: str) -> None:
+    """Create an account, e.g. the first super_admin. Uses a running `trailroom dev` when no URLs are set."""
+    from trailroom.domain.accounts.models import Role
+    from trailroom.domain.accounts.security import check_password_rules
+
+    settings = running_dev_settings(get_settings())
+    configure_logging("WARNING", settings.log_format)
+    check_password_rules(password, email=email, name=name)
+
+    async def create() -> str:
+        from trailroom.core.resources import open_resources
+        from trailroom.domain.accounts.deps import build_account_services
+
+        async with open_resources(settings) as resources:
+            accounts, _ = build_account_services(resources)
+            user = await accounts.create_user(
+                email=email, password=password, name=name, role=Role(role), email_verified=True
+            )
+            return str(user.id)
+
+    user_id = asyncio.run(create())
+    click.echo(f"created {role} {email.strip().lower()} (id {user_id})")
+
+
+def running_dev_settings(settings: Settings) -> Settings:
+    """Settings with the URLs of the embedded servers of a running `trailroom dev`, when none are set."""
+    from trailroom.embedded.dev import read_running_services
+
+    if settings.mongodb_uri and settings.redis_url:
+        return settings
+    running = read_running_services(settings.data_dir)
+    if running is None:
+        return settings
+    return settings.model_copy(
+        update={
+            "mongodb_uri": settings.mongodb_uri or running["mongodb_uri"],
+            "redis_url": settings.redis_url or running["redis_url"],
+        }
+    )

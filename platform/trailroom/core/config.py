@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     # Cron expression of the worker heartbeat job (croniter syntax; six fields means seconds).
     heartbeat_cron: str = "* * * * *"
 
+    # Sessions: short-lived access tokens, rotating refresh tokens.
+    access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    # Rate limits (token buckets): requests per minute per API key, and sign-in abuse limits.
+    api_key_requests_per_minute: int = Field(default=600, ge=1)
+    login_attempts_per_ip_per_minute: int = Field(default=20, ge=1)
+    login_failures_per_account_per_15min: int = Field(default=5, ge=1)
+    registrations_per_ip_per_hour: int = Field(default=20, ge=1)
+
+    # Google sign-in (OIDC). Without a client id and secret the option is not offered.
+    google_client_id: str = ""
+    google_client_secret: str = ""
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+
     demo_email: str = "demo@trailroom.dev"
     demo_password: str = "TryOn-Demo-2026!"
 
@@ -52,6 +66,15 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def google_enabled(self) -> bool:
+        return bool(self.google_client_id and self.google_client_secret)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies everywhere but on plain-HTTP development hosts."""
+        return self.is_production or self.base_url.startswith("https://")
 
     @property
     def is_production(self) -> bool:

@@ -50,9 +50,20 @@ class RateLimited(TrailRoomError):
     code = "rate_limited"
     title = "Too many requests"
 
-    def __init__(self, detail: str | None = None, *, retry_after: int, **extra: Any) -> None:
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        retry_after: int,
+        limit: int | None = None,
+        reset: int | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(detail, **extra)
         self.retry_after = retry_after
+        # The bucket's size and seconds until it is full, when the limit is a token bucket.
+        self.limit = limit
+        self.reset = reset
 
 
 class ServiceUnavailable(TrailRoomError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from beanie import Document
 
+from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
+
 
 def document_models() -> list[type[Document]]:
-    return []
+    return [User, RefreshToken, ApiKey]

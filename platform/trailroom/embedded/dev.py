@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import json
 import os
 import signal
 import sys
@@ -27,6 +28,21 @@ from trailroom.embedded.services import EmbeddedService, start_mongo, start_redi
 
 class AlreadyRunning(EmbeddedError):
     pass
+
+
+def _services_file(data_dir: Path) -> Path:
+    return data_dir / "run" / "services.json"
+
+
+def read_running_services(data_dir: Path) -> dict[str, str] | None:
+    """The service URLs of a `trailroom dev` running on this data folder, if one is."""
+    path = _services_file(data_dir)
+    try:
+        running = json.loads(path.read_text())
+        os.kill(int(running["pid"]), 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    return {"mongodb_uri": running["mongodb_uri"], "redis_url": running["redis_url"]}
 
 
 def acquire_dev_lock(data_dir: Path) -> IO[str]:
@@ -80,6 +96,15 @@ class DevStack:
             child_settings = settings.model_copy(
                 update={"mongodb_uri": env["TRAILROOM_MONGODB_URI"], "redis_url": env["TRAILROOM_REDIS_URL"]}
             )
+            _services_file(data_dir).write_text(
+                json.dumps(
+                    {
+                        "pid": os.getpid(),
+                        "mongodb_uri": env["TRAILROOM_MONGODB_URI"],
+                        "redis_url": env["TRAILROOM_REDIS_URL"],
+                    }
+                )
+            )
             demo = asyncio.run(seed(child_settings)) if seed else None
             self._start_children(env, data_dir)
             self._wait_ready(lambda: stopping)
@@ -95,6 +120,7 @@ class DevStack:
             return 0
         finally:
             self.stop()
+            _services_file(data_dir).unlink(missing_ok=True)
             lock.close()
 
     def _start_services(self, data_dir: Path) -> dict[str, str]:
@@ -160,7 +186,7 @@ class DevStack:
             lines += [
                 f"  Demo login       {demo.email} / {demo.password}",
                 f"  Demo secret key  {demo.secret_key}",
-                f"  Try it           curl -H 'Authorization: Bearer {demo.secret_key}' {base}/api/v1/credits",
+                f"  Try it           curl -H 'Authorization: Bearer {demo.secret_key}' {base}/api/v1/auth/me",
             ]
         lines += ["Press Ctrl-C to stop.", ""]
         return "\n".join(lines)

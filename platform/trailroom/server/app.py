@@ -14,6 +14,9 @@ from litestar.static_files import create_static_files_router
 from trailroom.core.config import Settings, get_settings
 from trailroom.core.logging import configure_logging
 from trailroom.core.resources import Resources, open_resources
+from trailroom.domain.accounts.controllers import ApiKeyController, AuthController
+from trailroom.domain.accounts.deps import account_services
+from trailroom.domain.accounts.middleware import AuthenticationMiddleware
 from trailroom.domain.system.controllers import HealthController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
@@ -46,15 +49,17 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     return Litestar(
         route_handlers=[
             HealthController,
+            AuthController,
+            ApiKeyController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
-        lifespan=[connections],
+        lifespan=[connections, account_services],
         state=State({"settings": settings}),
         dependencies={
             "resources": Provide(_resources, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
         },
-        middleware=[RequestContextMiddleware()],
+        middleware=[RequestContextMiddleware(), AuthenticationMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         # Logging is configured once by `configure_logging`; Litestar must not install its own.

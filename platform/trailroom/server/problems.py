@@ -88,9 +88,15 @@ def _domain_status(exc: errors.TrailRoomError) -> int:
 def handle_domain_error(request: Request[Any, Any, Any], exc: errors.TrailRoomError) -> Response[Any]:
     status = _domain_status(exc)
     headers: dict[str, str] = {}
-    retry_after = getattr(exc, "retry_after", None)
-    if retry_after is not None:
-        headers["Retry-After"] = str(int(retry_after))
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="trailroom"'
+
+    if isinstance(exc, errors.RateLimited):
+        headers["Retry-After"] = str(int(exc.retry_after))
+        if exc.limit is not None:
+            headers.update({"RateLimit-Limit": str(exc.limit), "RateLimit-Remaining": "0"})
+        if exc.reset is not None:
+            headers["RateLimit-Reset"] = str(exc.reset)
     return problem_response(
         request,
         status=status,

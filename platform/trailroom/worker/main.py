@@ -12,6 +12,7 @@ from saq import CronJob, Worker
 from trailroom.core.config import Settings
 from trailroom.core.logging import get_logger
 from trailroom.core.resources import Resources, open_resources
+from trailroom.domain.accounts.jobs import flush_api_key_last_used
 from trailroom.domain.system.heartbeat import record_heartbeat
 from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
 
@@ -20,7 +21,7 @@ log = get_logger("trailroom.worker")
 # Job functions per queue; each domain adds its jobs here.
 FUNCTIONS: dict[str, list[Any]] = {
     TRYON_QUEUE: [],
-    DEFAULT_QUEUE: [record_heartbeat],
+    DEFAULT_QUEUE: [record_heartbeat, flush_api_key_last_used],
 }
 
 
@@ -42,7 +43,10 @@ class TrailRoomWorker(Worker):  # type: ignore[type-arg]
 
 
 def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
-    return [CronJob(record_heartbeat, cron=settings.heartbeat_cron, timeout=30)]
+    return [
+        CronJob(record_heartbeat, cron=settings.heartbeat_cron, timeout=30),
+        CronJob(flush_api_key_last_used, cron="* * * * *", timeout=60),
+    ]
 
 
 def build_workers(resources: Resources, queue_names: Sequence[str] = QUEUE_NAMES) -> list[TrailRoomWorker]:

@@ -1,0 +1,229 @@
+"""HTTP endpoints of accounts: /api/v1/auth and /api/v1/api-keys. Thin: parse, call a service, answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import Parameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+
+from trailroom.core.config import Settings
+from trailroom.core.errors import Forbidden, Unauthenticated
+from trailroom.domain.accounts.cookies import (
+    REFRESH_COOKIE,
+    clear_session_cookies,
+    require_csrf,
+    session_cookies,
+)
+from trailroom.domain.accounts.deps import provide_accounts, provide_api_keys, provide_google
+from trailroom.domain.accounts.google import GoogleSignIn
+from trailroom.domain.accounts.guards import principal_of, requires_account, requires_session
+from trailroom.domain.accounts.models import ApiKeyKind
+from trailroom.domain.accounts.schemas import (
+    ApiKeyList,
+    ApiKeyResponse,
+    AuthProviders,
+    GenerateKeyRequest,
+    LoginRequest,
+    MeResponse,
+    NewApiKeyResponse,
+    RefreshRequest,
+    RegisterRequest,
+    TokenResponse,
+    UserResponse,
+)
+from trailroom.domain.accounts.services import AccountService, ApiKeyService, TokenPair
+
+GOOGLE_STATE_COOKIE = "tr_oauth_state"
+GOOGLE_PATH = "/api/v1/auth/google"
+AFTER_SIGN_IN = "/dashboard"
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _token_response(settings: Settings, tokens: TokenPair) -> Response[TokenResponse]:
+    body = TokenResponse(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        refresh_expires_in=tokens.refresh_expires_in,
+    )
+    # Tokens must never be cached by a proxy or the browser.
+    return Response(body, cookies=session_cookies(settings, tokens), headers={"Cache-Control": "no-store"})
+
+
+def _refresh_token_from(request: Request[Any, Any, Any], data: RefreshRequest | None) -> str:
+    if data is not None and data.refresh_token:
+        return data.refresh_token
+    cookie = request.cookies.get(REFRESH_COOKIE)
+    if cookie:
+        # The cookie is sent by the browser on its own; only our page can echo the CSRF token.
+        require_csrf(request)
+        return cookie
+    raise Unauthenticated("Send the refresh token in the body or the session cookie.", code="missing_refresh_token")
+
+
+class AuthController(Controller):
+    path = "/api/v1/auth"
+    tags = ["Authentication"]
+    dependencies = {
+        "accounts": Provide(provide_accounts, sync_to_thread=False),
+        "google": Provide(provide_google, sync_to_thread=False),
+    }
+
+    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account with email and password")
+    async def register(
+        self, request: Request[Any, Any, Any], data: RegisterRequest, accounts: NamedDependency[AccountService]
+    ) -> UserResponse:
+        user = await accounts.register(
+            email=data.email,
+            password=data.password,
+            name=data.name,
+            accept_terms=data.accept_terms,
+            ip=client_ip(request),
+        )
+        return UserResponse.of(user)
+
+    @post("/login", status_code=200, summary="Sign in; answers tokens and sets the session cookies")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: LoginRequest,
+        accounts: NamedDependency[AccountService],
+        settings: NamedDependency[Settings],
+    ) -> Response[TokenResponse]:
+        _, tokens = await accounts.login(
+            email=data.email,
+            password=data.password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        return _token_response(settings, tokens)
+
+    @post("/refresh", status_code=200, summary="Rotate the refresh token (body or cookie) for new tokens")
+    async def refresh(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        settings: NamedDependency[Settings],
+        data: RefreshRequest | None = None,
+    ) -> Response[TokenResponse]:
+        token = _refresh_token_from(request, data)
+        _, tokens = await accounts.refresh(token, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
+        return _token_response(settings, tokens)
+
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="End the session of the refresh token")
+    async def logout(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[AccountService],
+        data: RefreshRequest | None = None,
+    ) -> Response[None]:
+        await accounts.logout(_refresh_token_from(request, data))
+        response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
+        clear_session_cookies(response)
+        return response
+
+    @get("/me", summary="The account behind the access token or secret API key", guards=[requires_account])
+    async def me(self, request: Request[Any, Any, Any]) -> MeResponse:
+        principal = principal_of(request)
+        return MeResponse(user=UserResponse.of(principal.user), authenticated_via=principal.via.value)
+
+    @get("/providers", summary="Sign-in methods this server offers")
+    async def providers(self, settings: NamedDependency[Settings]) -> AuthProviders:
+        return AuthProviders(
+            password=True,
+            google=settings.google_enabled,
+            google_url=GOOGLE_PATH if settings.google_enabled else None,
+        )
+
+    @get("/google", summary="Start Google sign-in (redirects to Google)", status_code=302)
+    async def google_start(
+        self, google: NamedDependency[GoogleSignIn], settings: NamedDependency[Settings]
+    ) -> Redirect:
+        url, state = await google.begin(f"{settings.base_url}{GOOGLE_PATH}/callback")
+        response = Redirect(url)
+        response.set_cookie(
+            GOOGLE_STATE_COOKIE,
+            state,
+            max_age=600,
+            httponly=True,
+            secure=settings.secure_cookies,
+            samesite="lax",
+            path=GOOGLE_PATH,
+        )
+        return response
+
+    @get("/google/callback", summary="Google redirects back here", status_code=302)
+    async def google_callback(
+        self,
+        request: Request[Any, Any, Any],
+        google: NamedDependency[GoogleSignIn],
+        accounts: NamedDependency[AccountService],
+        settings: NamedDependency[Settings],
+        oauth_state: str = Parameter(query="state", max_length=200),
+        code: str | None = Parameter(query="code", default=None, max_length=2000),
+        error: str | None = Parameter(query="error", default=None, max_length=200),
+    ) -> Redirect:
+        google.ensure_enabled()
+        if request.cookies.get(GOOGLE_STATE_COOKIE) != oauth_state:
+            # The callback must come back to the browser that started the sign-in.
+            raise Forbidden("This sign-in was not started in this browser; start again.", code="oauth_state_mismatch")
+        if error or not code:
+            raise Unauthenticated(
+                f"Google sign-in was not completed ({error or 'no code'}).", code="google_sign_in_failed"
+            )
+        identity = await google.complete(code=code, state=oauth_state)
+        _, tokens = await accounts.sign_in_with_google(
+            sub=identity.sub,
+            email=identity.email,
+            email_verified=identity.email_verified,
+            name=identity.name,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        response = Redirect(f"{settings.base_url}{AFTER_SIGN_IN}", cookies=session_cookies(settings, tokens))
+        response.delete_cookie(GOOGLE_STATE_COOKIE, path=GOOGLE_PATH)
+        return response
+
+
+class ApiKeyController(Controller):
+    path = "/api/v1/api-keys"
+    tags = ["API keys"]
+    guards = [requires_session]
+    dependencies = {"api_keys": Provide(provide_api_keys, sync_to_thread=False)}
+
+    @post("/generate", status_code=HTTP_201_CREATED, summary="Create a key; the full key is shown only here")
+    async def generate(
+        self, request: Request[Any, Any, Any], data: GenerateKeyRequest, api_keys: NamedDependency[ApiKeyService]
+    ) -> NewApiKeyResponse:
+        api_key, key = await api_keys.generate(
+            principal_of(request).user,
+            name=data.name,
+            kind=ApiKeyKind(data.kind),
+            allowed_origins=data.allowed_origins,
+        )
+        return NewApiKeyResponse.of_new(api_key, key)
+
+    @get("/", summary="The account's keys (never the keys themselves)")
+    async def list_keys(self, request: Request[Any, Any, Any], api_keys: NamedDependency[ApiKeyService]) -> ApiKeyList:
+        keys = await api_keys.list_for(principal_of(request).user)
+        return ApiKeyList(data=[ApiKeyResponse.of(key) for key in keys])
+
+    @delete("/{key_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Revoke a key at once")
+    async def delete_key(
+        self, request: Request[Any, Any, Any], key_id: str, api_keys: NamedDependency[ApiKeyService]
+    ) -> None:
+        await api_keys.delete(principal_of(request).user, key_id)
+
+    @post("/{key_id:str}/regenerate", status_code=200, summary="Replace a key's secret; the old one stops working")
+    async def regenerate(
+        self, request: Request[Any, Any, Any], key_id: str, api_keys: NamedDependency[ApiKeyService]
+    ) -> NewApiKeyResponse:
+        api_key, key = await api_keys.regenerate(principal_of(request).user, key_id)
+        return NewApiKeyResponse.of_new(api_key, key)

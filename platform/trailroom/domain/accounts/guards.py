@@ -1,0 +1,49 @@
+"""Authorization guards. The authentication middleware has already attached the Principal (or None)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+
+from trailroom.core.errors import Forbidden, Unauthenticated
+from trailroom.domain.accounts.models import Role
+from trailroom.domain.accounts.principal import Principal, Via
+
+# Route option that lets publishable (widget) keys in: only try-on create and status set it.
+ALLOW_PUBLISHABLE = "allow_publishable"
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal = connection.scope.get("auth")
+    if not isinstance(principal, Principal):
+        raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer tr_sk_…`.", code="unauthenticated")
+    return principal
+
+
+def requires_account(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """A user session or a secret key; a publishable key only where the route allows it."""
+    principal = principal_of(connection)
+    if principal.via == Via.PUBLISHABLE_KEY and not handler.opt.get(ALLOW_PUBLISHABLE):
+        raise Forbidden(
+            "Publishable keys can only create try-ons and read their status; use a secret key on your server.",
+            code="publishable_key_not_allowed",
+        )
+
+
+def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A signed-in user: managing keys is not something an API key may do."""
+    if principal_of(connection).via != Via.SESSION:
+        raise Forbidden("This needs a signed-in user, not an API key.", code="user_session_required")
+
+
+def requires_role(*roles: Role) -> Any:
+    allowed = set(roles) | {Role.SUPER_ADMIN}
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+        requires_session(connection, handler)
+        if principal_of(connection).user.role not in allowed:
+            raise Forbidden("Your role does not allow this.", code="insufficient_role")
+
+    return guard

@@ -1,0 +1,107 @@
+"""One authentication layer for every route: a user access token (Bearer or cookie) or an API key.
+
+It attaches a Principal to `scope["auth"]` (and the User to `scope["user"]`), or nothing for
+anonymous requests; guards decide what each route needs. Credentials that are present but wrong
+are refused here, never treated as anonymous. API-key requests are rate limited per key and
+answer `RateLimit-*` headers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from trailroom.core.errors import Forbidden, RateLimited, Unauthenticated
+from trailroom.core.ratelimit import Decision, Limit
+from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_failed, csrf_ok
+from trailroom.domain.accounts.models import ApiKeyKind
+from trailroom.domain.accounts.principal import Principal, Via
+from trailroom.domain.accounts.services import AccountService, ApiKeyService
+
+API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+
+
+def _cookies(header: str | None) -> dict[str, str]:
+    cookies: dict[str, str] = {}
+    for part in (header or "").split(";"):
+        name, sep, value = part.strip().partition("=")
+        if sep:
+            cookies[name] = value
+    return cookies
+
+
+class AuthenticationMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+    exclude_path_pattern = ("^/static/", "^/schema", "^/healthz$", "^/readyz$")
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        state = scope["app"].state
+        headers = _headers(scope)
+        decision: Decision | None = None
+        principal: Principal | None = None
+        authorization = headers.get("authorization", "")
+        scheme, _, credential = authorization.partition(" ")
+        if authorization and scheme.lower() != "bearer":
+            raise Unauthenticated("Use `Authorization: Bearer <token or API key>`.", code="invalid_authorization")
+        credential = credential.strip()
+        if credential.startswith(API_KEY_PREFIXES):
+            principal, decision = await self._api_key(state.api_keys, state.settings, credential, headers)
+        elif credential:
+            accounts: AccountService = state.accounts
+            principal = Principal(user=await accounts.user_for_access_token(credential), via=Via.SESSION)
+        else:
+            cookies = _cookies(headers.get("cookie"))
+            access = cookies.get(ACCESS_COOKIE)
+            if access:
+                accounts = state.accounts
+                user = await accounts.user_for_access_token(access)
+                if scope.get("method") not in SAFE_METHODS and not csrf_ok(cookies, headers.get(CSRF_HEADER)):
+                    raise csrf_failed()
+                principal = Principal(user=user, via=Via.SESSION, cookie_auth=True)
+        if principal is not None:
+            scope["auth"] = principal
+            scope["user"] = principal.user
+        if decision is None:
+            await next_app(scope, receive, send)
+            return
+        limit_headers = decision.headers()
+
+        async def send_with_limits(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                mutable = MutableScopeHeaders.from_message(message)
+                for name, value in limit_headers.items():
+                    mutable[name] = value
+            await send(message)
+
+        await next_app(scope, receive, send_with_limits)
+
+    async def _api_key(
+        self, api_keys: ApiKeyService, settings: Any, key: str, headers: dict[str, str]
+    ) -> tuple[Principal, Decision]:
+        api_key, user = await api_keys.authenticate(key)
+        if api_key.kind == ApiKeyKind.PUBLISHABLE:
+            origin = headers.get("origin")
+            if origin not in api_key.allowed_origins:
+                raise Forbidden(
+                    "This publishable key is not allowed from this origin; add the origin to the key.",
+                    code="origin_not_allowed",
+                )
+        decision = await api_keys.limiter.take(f"key:{api_key.id}", Limit(settings.api_key_requests_per_minute, 60))
+        if not decision.allowed:
+            raise RateLimited(
+                f"Rate limit of {decision.limit} requests per minute reached for this key.",
+                retry_after=decision.retry_after_s,
+                limit=decision.limit,
+                reset=decision.reset_s,
+            )
+        await api_keys.touch(api_key)
+        via = Via.PUBLISHABLE_KEY if api_key.kind == ApiKeyKind.PUBLISHABLE else Via.SECRET_KEY
+        return Principal(user=user, via=via, api_key=api_key), decision

@@ -1,0 +1,120 @@
+"""Persistence of the accounts slice. Every query below is served by one of the declared indexes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import pymongo
+from beanie import Document, PydanticObjectId
+from pydantic import Field
+from pymongo import IndexModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Role(StrEnum):
+    USER = "user"
+    SUPER_ADMIN = "super_admin"
+    SUPPORT_ADMIN = "support_admin"
+    FINANCE_ADMIN = "finance_admin"
+
+
+class AuthProvider(StrEnum):
+    PASSWORD = "password"
+    GOOGLE = "google"
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+
+
+class User(Document):
+    email: str  # normalized: trimmed and lower-cased; unique
+    name: str
+    password_hash: str | None = None  # None for accounts that only sign in with Google
+    auth_provider: AuthProvider = AuthProvider.PASSWORD
+    google_sub: str | None = None
+    email_verified: bool = False
+    role: Role = Role.USER
+    status: UserStatus = UserStatus.ACTIVE
+    # Credits: purchased credits never expire; the free daily allowance is tracked per UTC day.
+    purchased_credits: int = 0
+    free_daily_credits: int = 3
+    free_credits_day: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+    class Settings:
+        name = "users"
+        indexes = [
+            IndexModel([("email", pymongo.ASCENDING)], unique=True, name="email_unique"),
+            IndexModel(
+                [("google_sub", pymongo.ASCENDING)],
+                unique=True,
+                name="google_sub_unique",
+                partialFilterExpression={"google_sub": {"$type": "string"}},
+            ),
+        ]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == UserStatus.ACTIVE
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role != Role.USER
+
+
+class RefreshToken(Document):
+    """One refresh token of a session family. Only the SHA-256 of the token is stored."""
+
+    token_hash: str
+    user_id: PydanticObjectId
+    family_id: str
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: datetime | None = None
+    replaced_by: str | None = None  # hash of the token that rotated this one
+    user_agent: str | None = None
+    ip: str | None = None
+
+    class Settings:
+        name = "refresh_tokens"
+        indexes = [
+            IndexModel([("token_hash", pymongo.ASCENDING)], unique=True, name="token_hash_unique"),
+            IndexModel([("family_id", pymongo.ASCENDING)], name="family"),
+            IndexModel([("user_id", pymongo.ASCENDING)], name="user"),
+            # Expired tokens are removed by MongoDB a day after expiry (reuse detection needs them a while).
+            IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=86_400, name="expiry_ttl"),
+        ]
+
+
+class ApiKeyKind(StrEnum):
+    SECRET = "secret"
+    PUBLISHABLE = "publishable"
+
+
+class ApiKey(Document):
+    """An API key. Only its SHA-256 is stored, with a short prefix to recognise it by."""
+
+    user_id: PydanticObjectId
+    name: str
+    kind: ApiKeyKind
+    key_hash: str
+    display_prefix: str  # e.g. "tr_sk_Ab3d…", safe to show
+    allowed_origins: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    rotated_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    class Settings:
+        name = "api_keys"
+        indexes = [
+            IndexModel([("key_hash", pymongo.ASCENDING)], unique=True, name="key_hash_unique"),
+            IndexModel([("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)], name="user_created"),
+        ]

@@ -1,0 +1,26 @@
+"""Who is calling: a signed-in user (session) or a merchant's API key, and the account behind it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from trailroom.domain.accounts.models import ApiKey, User
+
+
+class Via(StrEnum):
+    SESSION = "session"  # user access token (Bearer or cookie)
+    SECRET_KEY = "secret_key"
+    PUBLISHABLE_KEY = "publishable_key"
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    via: Via
+    api_key: ApiKey | None = None
+    cookie_auth: bool = False
+
+    @property
+    def account_id(self) -> str:
+        return str(self.user.id)

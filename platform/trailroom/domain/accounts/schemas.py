@@ -1,0 +1,116 @@
+"""Request and response shapes of the accounts API (snake_case JSON)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from trailroom.domain.accounts.models import ApiKey, User
+
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, examples=["ada@example.com"])]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    accept_terms: bool
+
+
+class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+
+class TokenResponse(msgspec.Struct):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+    token_type: str = "Bearer"
+
+
+class UserResponse(msgspec.Struct):
+    id: str
+    email: str
+    name: str
+    role: str
+    auth_provider: str
+    email_verified: bool
+    status: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserResponse:
+        return cls(
+            id=str(user.id),
+            email=user.email,
+            name=user.name,
+            role=user.role.value,
+            auth_provider=user.auth_provider.value,
+            email_verified=user.email_verified,
+            status=user.status.value,
+            created_at=user.created_at,
+        )
+
+
+class MeResponse(msgspec.Struct):
+    user: UserResponse
+    authenticated_via: Literal["session", "secret_key", "publishable_key"]
+
+
+class AuthProviders(msgspec.Struct):
+    password: bool
+    google: bool
+    google_url: str | None
+
+
+class GenerateKeyRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
+    kind: Literal["secret", "publishable"] = "secret"
+    allowed_origins: Annotated[list[Annotated[str, msgspec.Meta(max_length=255)]], msgspec.Meta(max_length=20)] = []
+
+
+class ApiKeyResponse(msgspec.Struct):
+    id: str
+    name: str
+    kind: str
+    prefix: str
+    allowed_origins: list[str]
+    created_at: datetime
+    rotated_at: datetime | None
+    last_used_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyResponse:
+        return cls(
+            id=str(key.id),
+            name=key.name,
+            kind=key.kind.value,
+            prefix=key.display_prefix,
+            allowed_origins=key.allowed_origins,
+            created_at=key.created_at,
+            rotated_at=key.rotated_at,
+            last_used_at=key.last_used_at,
+        )
+
+
+class NewApiKeyResponse(ApiKeyResponse):
+    """The key's fields plus the full `key`, shown this once; only its hash is stored."""
+
+    key: str
+
+    @classmethod
+    def of_new(cls, api_key: ApiKey, key: str) -> NewApiKeyResponse:
+        return cls(**msgspec.structs.asdict(ApiKeyResponse.of(api_key)), key=key)
+
+
+class ApiKeyList(msgspec.Struct):
+    data: list[ApiKeyResponse]

@@ -1,0 +1,414 @@
+"""Account rules: registration, sign-in, sessions and API keys.
+
+Invariants kept here:
+- Emails are stored normalized and are unique by a unique index (a duplicate insert fails).
+- Passwords are only ever stored as bcrypt hashes; unknown accounts cost as much to check as known ones.
+- A refresh token works once. Rotation is one conditional update: of two concurrent refreshes with
+  the same token only one can succeed, and presenting a used token revokes its whole family.
+- API keys are stored only as SHA-256 hashes and shown once; `last_used_at` is collected in Redis
+  and written to the database by a cron job, never on the request path.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from beanie import PydanticObjectId, SortDirection
+from bson.errors import InvalidId
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+from redis.asyncio import Redis
+
+from trailroom.core.config import Settings
+from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from trailroom.core.ratelimit import Limit, RateLimiter
+from trailroom.domain.accounts.models import (
+    ApiKey,
+    ApiKeyKind,
+    AuthProvider,
+    RefreshToken,
+    Role,
+    User,
+    UserStatus,
+    utcnow,
+)
+from trailroom.domain.accounts.security import (
+    AccessTokens,
+    check_password_rules,
+    hash_password,
+    new_token,
+    sha256_hex,
+    verify_password,
+)
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+KEY_PREFIXES = {ApiKeyKind.SECRET: "tr_sk_", ApiKeyKind.PUBLISHABLE: "tr_pk_"}
+MAX_KEYS_PER_ACCOUNT = 50
+LAST_USED_KEY = "trailroom:apikeys:last_used"
+
+
+def normalize_email(email: str) -> str:
+    normalized = email.strip().lower()
+    if len(normalized) > 254 or not _EMAIL.match(normalized):
+        raise InvalidInput("Enter a valid email address.", code="invalid_email", field="email")
+    return normalized
+
+
+def parse_object_id(value: str) -> PydanticObjectId | None:
+    try:
+        return PydanticObjectId(value)
+    except (InvalidId, TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    refresh_expires_in: int
+
+
+def _suspended() -> Forbidden:
+    return Forbidden("This account is suspended; contact support.", code="account_suspended")
+
+
+class AccountService:
+    def __init__(self, settings: Settings, tokens: AccessTokens, limiter: RateLimiter) -> None:
+        self.settings = settings
+        self.tokens = tokens
+        self.limiter = limiter
+
+    # -- registration and sign-in ------------------------------------------------------------
+
+    async def register(self, *, email: str, password: str, name: str, accept_terms: bool, ip: str) -> User:
+        if not accept_terms:
+            raise InvalidInput("Accept the terms of service to create an account.", code="terms_not_accepted")
+        email = normalize_email(email)
+        name = name.strip()
+        if not name:
+            raise InvalidInput("Enter your name.", code="invalid_name", field="name")
+        check_password_rules(password, email=email, name=name)
+        await self._limit(f"register:ip:{ip}", Limit(self.settings.registrations_per_ip_per_hour, 3600))
+        return await self.create_user(email=email, password=password, name=name)
+
+    async def create_user(
+        self, *, email: str, password: str | None, name: str, role: Role = Role.USER, email_verified: bool = False
+    ) -> User:
+        user = User(
+            email=normalize_email(email),
+            name=name.strip(),
+            password_hash=await hash_password(password) if password else None,
+            role=role,
+            email_verified=email_verified,
+        )
+        try:
+            await user.insert()
+        except DuplicateKeyError as exc:
+            raise Conflict("An account with this email already exists.", code="email_taken") from exc
+        return user
+
+    async def login(self, *, email: str, password: str, ip: str, user_agent: str | None) -> tuple[User, TokenPair]:
+        await self._limit(f"login:ip:{ip}", Limit(self.settings.login_attempts_per_ip_per_minute, 60))
+        try:
+            email = normalize_email(email)
+        except InvalidInput:
+            email = email.strip().lower()[:254]
+        failures = Limit(self.settings.login_failures_per_account_per_15min, 900)
+        # Looking costs nothing; only failures spend from the account's bucket.
+        await self._limit(f"login:account:{email}", failures, cost=0, code="login_throttled")
+        user = await User.find_one(User.email == email)
+        valid = await verify_password(password, user.password_hash if user else None)
+        if user is None or not valid:
+            await self.limiter.take(f"login:account:{email}", failures)
+            raise Unauthenticated("The email or password is not correct.", code="invalid_credentials")
+        if not user.is_active:
+            raise _suspended()
+        return user, await self._start_session(user, ip=ip, user_agent=user_agent)
+
+    async def _limit(self, key: str, limit: Limit, *, cost: float = 1, code: str = "rate_limited") -> None:
+        decision = await self.limiter.take(key, limit, cost)
+        if not decision.allowed:
+            raise RateLimited(
+                f"Too many attempts; try again in {decision.retry_after_s} s.",
+                code=code,
+                retry_after=decision.retry_after_s,
+            )
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    async def _start_session(
+        self, user: User, *, ip: str | None, user_agent: str | None, family_id: str | None = None
+    ) -> TokenPair:
+        refresh = new_token()
+        ttl = timedelta(days=self.settings.refresh_token_ttl_days)
+        await RefreshToken(
+            token_hash=sha256_hex(refresh),
+            user_id=user.id,
+            family_id=family_id or new_token(12),
+            expires_at=utcnow() + ttl,
+            ip=ip,
+            user_agent=(user_agent or "")[:256] or None,
+        ).insert()
+        await User.find_one(User.id == user.id).update({"$set": {"last_login_at": utcnow()}})
+        access, _ = self.tokens.issue(str(user.id), user.role.value)
+        return TokenPair(
+            access_token=access,
+            refresh_token=refresh,
+            expires_in=int(self.tokens.ttl.total_seconds()),
+            refresh_expires_in=int(ttl.total_seconds()),
+        )
+
+    async def refresh(self, token: str, *, ip: str | None, user_agent: str | None) -> tuple[User, TokenPair]:
+        token_hash = sha256_hex(token)
+        now = utcnow()
+        next_token = new_token()
+        # The one conditional update that makes a refresh token single-use.
+        used = await RefreshToken.get_pymongo_collection().find_one_and_update(
+            {"token_hash": token_hash, "revoked_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"revoked_at": now, "replaced_by": sha256_hex(next_token)}},
+            return_document=ReturnDocument.BEFORE,
+        )
+        if used is None:
+            known = await RefreshToken.find_one(RefreshToken.token_hash == token_hash)
+            if known is not None and known.revoked_at is not None:
+                await self._revoke_family(known.family_id, now)
+                raise Unauthenticated(
+                    "This refresh token was already used; the session has been ended for safety.",
+                    code="refresh_token_reused",
+                )
+            raise Unauthenticated("The refresh token is not valid or has expired.", code="invalid_refresh_token")
+        user = await User.get(used["user_id"])
+        if user is None:
+            raise Unauthenticated("The refresh token is not valid or has expired.", code="invalid_refresh_token")
+        if not user.is_active:
+            await self._revoke_family(used["family_id"], now)
+            raise _suspended()
+        ttl = timedelta(days=self.settings.refresh_token_ttl_days)
+        await RefreshToken(
+            token_hash=sha256_hex(next_token),
+            user_id=user.id,
+            family_id=used["family_id"],
+            expires_at=now + ttl,
+            ip=ip,
+            user_agent=(user_agent or "")[:256] or None,
+        ).insert()
+        access, _ = self.tokens.issue(str(user.id), user.role.value)
+        return user, TokenPair(access, next_token, int(self.tokens.ttl.total_seconds()), int(ttl.total_seconds()))
+
+    async def logout(self, token: str) -> None:
+        """End the session the refresh token belongs to (its whole family)."""
+        known = await RefreshToken.find_one(RefreshToken.token_hash == sha256_hex(token))
+        if known is not None:
+            await self._revoke_family(known.family_id, utcnow())
+
+    async def _revoke_family(self, family_id: str, now: datetime) -> None:
+        await RefreshToken.get_pymongo_collection().update_many(
+            {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
+        )
+
+    async def revoke_all_sessions(self, user_id: PydanticObjectId) -> None:
+        await RefreshToken.get_pymongo_collection().update_many(
+            {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}}
+        )
+
+    async def user_for_access_token(self, token: str) -> User:
+        claims = self.tokens.verify(token)
+        user_id = parse_object_id(claims.user_id)
+        user = await User.get(user_id) if user_id else None
+        if user is None:
+            raise Unauthenticated("The access token is not valid.", code="invalid_token")
+        if not user.is_active:
+            raise _suspended()
+        return user
+
+    # -- Google ------------------------------------------------------------------------------------
+
+    async def sign_in_with_google(
+        self, *, sub: str, email: str, email_verified: bool, name: str, ip: str | None, user_agent: str | None
+    ) -> tuple[User, TokenPair]:
+        """Find the account by Google subject, else link by verified email, else create one."""
+        user = await User.find_one(User.google_sub == sub)
+        if user is None:
+            email = normalize_email(email)
+            existing = await User.find_one(User.email == email)
+            if existing is not None:
+                if not email_verified:
+                    raise Conflict(
+                        "Google has not verified this email; sign in with your password instead.",
+                        code="email_not_verified",
+                    )
+                # Link only an account with no Google identity yet (one conditional update).
+                await User.get_pymongo_collection().update_one(
+                    {"_id": existing.id, "google_sub": None},
+                    {"$set": {"google_sub": sub, "email_verified": True, "updated_at": utcnow()}},
+                )
+                user = await User.get(existing.id)
+                if user is None or user.google_sub != sub:
+                    raise Conflict("This account is linked to another Google account.", code="google_account_conflict")
+            else:
+                user = User(
+                    email=email,
+                    name=name.strip() or email.split("@", 1)[0],
+                    auth_provider=AuthProvider.GOOGLE,
+                    google_sub=sub,
+                    email_verified=email_verified,
+                )
+                try:
+                    await user.insert()
+                except DuplicateKeyError as exc:
+                    raise Conflict("An account with this email already exists.", code="email_taken") from exc
+        if not user.is_active:
+            raise _suspended()
+        return user, await self._start_session(user, ip=ip, user_agent=user_agent)
+
+    async def set_status(self, user_id: PydanticObjectId, status: UserStatus) -> None:
+        await User.find_one(User.id == user_id).update({"$set": {"status": status, "updated_at": utcnow()}})
+        if status == UserStatus.SUSPENDED:
+            await self.revoke_all_sessions(user_id)
+
+
+class ApiKeyService:
+    def __init__(self, redis: Redis, limiter: RateLimiter) -> None:
+        self.redis = redis
+        self.limiter = limiter
+
+    @staticmethod
+    def _mint(kind: ApiKeyKind) -> tuple[str, str, str]:
+        key = KEY_PREFIXES[kind] + new_token(32)
+        return key, sha256_hex(key), key[:12] + "…"
+
+    async def generate(
+        self, user: User, *, name: str, kind: ApiKeyKind, allowed_origins: list[str]
+    ) -> tuple[ApiKey, str]:
+        name = name.strip()
+        if not name or len(name) > 80:
+            raise InvalidInput("Give the key a name of 1 to 80 characters.", code="invalid_name", field="name")
+        origins = validate_origins(kind, allowed_origins)
+        if await ApiKey.find(ApiKey.user_id == user.id).count() >= MAX_KEYS_PER_ACCOUNT:
+            raise Conflict(f"An account can have at most {MAX_KEYS_PER_ACCOUNT} keys.", code="too_many_keys")
+        key, key_hash, prefix = self._mint(kind)
+        api_key = ApiKey(
+            user_id=user.id,
+            name=name,
+            kind=kind,
+            key_hash=key_hash,
+            display_prefix=prefix,
+            allowed_origins=origins,
+        )
+        await api_key.insert()
+        return api_key, key
+
+    async def list_for(self, user: User) -> list[ApiKey]:
+        keys = await ApiKey.find(ApiKey.user_id == user.id).sort([("created_at", SortDirection.DESCENDING)]).to_list()
+        await self._merge_last_used(keys)
+        return keys
+
+    async def _owned(self, user: User, key_id: str) -> ApiKey:
+        object_id = parse_object_id(key_id)
+        key = await ApiKey.find_one(ApiKey.id == object_id, ApiKey.user_id == user.id) if object_id else None
+        if key is None:
+            # Another account's key and a missing key look the same.
+            raise NotFound("No such API key.", code="api_key_not_found")
+        return key
+
+    async def delete(self, user: User, key_id: str) -> None:
+        key = await self._owned(user, key_id)
+        await key.delete()
+        await self.redis.hdel(LAST_USED_KEY, str(key.id))
+
+    async def regenerate(self, user: User, key_id: str) -> tuple[ApiKey, str]:
+        """A new secret for the same key (name, kind, origins); the old secret stops working at once."""
+        existing = await self._owned(user, key_id)
+        key, key_hash, prefix = self._mint(existing.kind)
+        updated = await ApiKey.get_pymongo_collection().find_one_and_update(
+            {"_id": existing.id, "key_hash": existing.key_hash},
+            {"$set": {"key_hash": key_hash, "display_prefix": prefix, "rotated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if updated is None:
+            raise Conflict("The key changed while regenerating; try again.", code="concurrent_update")
+        refreshed = await ApiKey.get(existing.id)
+        assert refreshed is not None
+        return refreshed, key
+
+    async def authenticate(self, key: str) -> tuple[ApiKey, User]:
+        api_key = await ApiKey.find_one(ApiKey.key_hash == sha256_hex(key))
+        if api_key is None:
+            raise Unauthenticated("The API key is not valid or has been revoked.", code="invalid_api_key")
+        user = await User.get(api_key.user_id)
+        if user is None:
+            raise Unauthenticated("The API key is not valid or has been revoked.", code="invalid_api_key")
+        if not user.is_active:
+            raise _suspended()
+        return api_key, user
+
+    async def touch(self, api_key: ApiKey) -> None:
+        await self.redis.hset(LAST_USED_KEY, str(api_key.id), repr(time.time()))
+
+    async def _merge_last_used(self, keys: list[ApiKey]) -> None:
+        if not keys:
+            return
+        values = await self.redis.hmget(LAST_USED_KEY, [str(k.id) for k in keys])
+        for key, value in zip(keys, values, strict=True):
+            if value is not None:
+                key.last_used_at = datetime.fromtimestamp(float(value), UTC)
+
+    async def flush_last_used(self) -> int:
+        """Write the collected last-used times to the database (run by cron). Returns keys written."""
+        entries = await self.redis.hgetall(LAST_USED_KEY)
+        written = 0
+        for raw_id, raw_ts in entries.items():
+            object_id = parse_object_id(raw_id.decode() if isinstance(raw_id, bytes) else raw_id)
+            if object_id is None:
+                continue
+            when = datetime.fromtimestamp(float(raw_ts), UTC)
+            await ApiKey.get_pymongo_collection().update_one(
+                {"_id": object_id, "$or": [{"last_used_at": None}, {"last_used_at": {"$lt": when}}]},
+                {"$set": {"last_used_at": when}},
+            )
+            written += 1
+        return written
+
+
+def validate_origins(kind: ApiKeyKind, origins: list[str]) -> list[str]:
+    """Publishable keys need exact origins (`https://shop.example`); secret keys take none."""
+    if kind == ApiKeyKind.SECRET:
+        if origins:
+            raise InvalidInput(
+                "Secret keys are for servers and take no allowed origins.",
+                code="invalid_origins",
+                field="allowed_origins",
+            )
+        return []
+    if not origins:
+        raise InvalidInput(
+            "A publishable key needs at least one allowed origin, like https://shop.example.",
+            code="invalid_origins",
+            field="allowed_origins",
+        )
+    if len(origins) > 20:
+        raise InvalidInput("At most 20 allowed origins.", code="invalid_origins", field="allowed_origins")
+    cleaned = []
+    for origin in origins:
+        parts = urlsplit(origin.strip())
+        local = parts.hostname in {"localhost", "127.0.0.1"}
+        if (
+            parts.scheme not in ({"https", "http"} if local else {"https"})
+            or not parts.hostname
+            or parts.path not in {"", "/"}
+            or parts.query
+            or parts.fragment
+            or parts.username
+        ):
+            raise InvalidInput(
+                f"{origin!r} is not an origin: use https://host[:port] (http only for localhost).",
+                code="invalid_origins",
+                field="allowed_origins",
+            )
+        cleaned.append(f"{parts.scheme}://{parts.netloc.lower()}")
+    return sorted(set(cleaned))
