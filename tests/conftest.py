@@ -9,6 +9,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -21,6 +22,8 @@ from trailroom.embedded.process import free_port
 from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis, start_mongo, start_redis
 from trailroom.server.app import create_app
 from trailroom.worker.main import build_workers
+
+from .fakes.oidc import CLIENT_ID, CLIENT_SECRET, OIDCProvider
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -44,8 +47,37 @@ def embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
     redis.stop()
 
 
+@asynccontextmanager
+async def serve(app: Any, host: str, port: int) -> AsyncIterator[None]:
+    """Serve an ASGI app with uvicorn in the current event loop until the block ends."""
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("the server stopped while starting")
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
 @pytest.fixture(scope="session")
-def settings(embedded_mongo: EmbeddedMongo, embedded_redis: EmbeddedRedis, data_dir: Path) -> Settings:
+def oidc_port() -> int:
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+async def oidc_provider(oidc_port: int) -> AsyncIterator[OIDCProvider]:
+    provider = OIDCProvider(issuer=f"http://127.0.0.1:{oidc_port}")
+    async with serve(provider.app(), "127.0.0.1", oidc_port):
+        yield provider
+
+
+@pytest.fixture(scope="session")
+def settings(embedded_mongo: EmbeddedMongo, embedded_redis: EmbeddedRedis, data_dir: Path, oidc_port: int) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         env="test",
@@ -58,24 +90,17 @@ def settings(embedded_mongo: EmbeddedMongo, embedded_redis: EmbeddedRedis, data_
         secret_key="test-secret-key-that-is-long-enough-for-hs256-signing",
         log_level=os.environ.get("TRAILROOM_TEST_LOG_LEVEL", "WARNING"),  # type: ignore[arg-type]
         heartbeat_cron="* * * * * *",
+        google_client_id=CLIENT_ID,
+        google_client_secret=CLIENT_SECRET,
+        google_discovery_url=f"http://127.0.0.1:{oidc_port}/.well-known/openid-configuration",
     )
 
 
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     application = create_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(application, host=settings.host, port=settings.port, log_config=None, lifespan="on")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-            raise RuntimeError("the test server stopped while starting")
-        await asyncio.sleep(0.02)
-    yield application
-    server.should_exit = True
-    await task
+    async with serve(application, settings.host, settings.port):
+        yield application
 
 
 @pytest.fixture(scope="session")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
@@ -78,7 +78,10 @@ class AuthController(Controller):
 
     @post("/register", status_code=HTTP_201_CREATED, summary="Create an account with email and password")
     async def register(
-        self, request: Request[Any, Any, Any], data: RegisterRequest, accounts: NamedDependency[AccountService]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[RegisterRequest],
+        accounts: NamedDependency[AccountService],
     ) -> UserResponse:
         user = await accounts.register(
             email=data.email,
@@ -93,7 +96,7 @@ class AuthController(Controller):
     async def login(
         self,
         request: Request[Any, Any, Any],
-        data: LoginRequest,
+        data: JSONBody[LoginRequest],
         accounts: NamedDependency[AccountService],
         settings: NamedDependency[Settings],
     ) -> Response[TokenResponse]:
@@ -111,7 +114,7 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
         settings: NamedDependency[Settings],
-        data: RefreshRequest | None = None,
+        data: JSONBody[RefreshRequest | None] = None,
     ) -> Response[TokenResponse]:
         token = _refresh_token_from(request, data)
         _, tokens = await accounts.refresh(token, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
@@ -122,7 +125,7 @@ class AuthController(Controller):
         self,
         request: Request[Any, Any, Any],
         accounts: NamedDependency[AccountService],
-        data: RefreshRequest | None = None,
+        data: JSONBody[RefreshRequest | None] = None,
     ) -> Response[None]:
         await accounts.logout(_refresh_token_from(request, data))
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
@@ -166,9 +169,9 @@ class AuthController(Controller):
         google: NamedDependency[GoogleSignIn],
         accounts: NamedDependency[AccountService],
         settings: NamedDependency[Settings],
-        oauth_state: str = Parameter(query="state", max_length=200),
-        code: str | None = Parameter(query="code", default=None, max_length=2000),
-        error: str | None = Parameter(query="error", default=None, max_length=200),
+        oauth_state: Annotated[str, QueryParameter(query="state", max_length=200)],
+        code: Annotated[str | None, QueryParameter(max_length=2000)] = None,
+        error: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Redirect:
         google.ensure_enabled()
         if request.cookies.get(GOOGLE_STATE_COOKIE) != oauth_state:
@@ -200,7 +203,10 @@ class ApiKeyController(Controller):
 
     @post("/generate", status_code=HTTP_201_CREATED, summary="Create a key; the full key is shown only here")
     async def generate(
-        self, request: Request[Any, Any, Any], data: GenerateKeyRequest, api_keys: NamedDependency[ApiKeyService]
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[GenerateKeyRequest],
+        api_keys: NamedDependency[ApiKeyService],
     ) -> NewApiKeyResponse:
         api_key, key = await api_keys.generate(
             principal_of(request).user,
@@ -217,13 +223,13 @@ class ApiKeyController(Controller):
 
     @delete("/{key_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Revoke a key at once")
     async def delete_key(
-        self, request: Request[Any, Any, Any], key_id: str, api_keys: NamedDependency[ApiKeyService]
+        self, request: Request[Any, Any, Any], key_id: FromPath[str], api_keys: NamedDependency[ApiKeyService]
     ) -> None:
         await api_keys.delete(principal_of(request).user, key_id)
 
     @post("/{key_id:str}/regenerate", status_code=200, summary="Replace a key's secret; the old one stops working")
     async def regenerate(
-        self, request: Request[Any, Any, Any], key_id: str, api_keys: NamedDependency[ApiKeyService]
+        self, request: Request[Any, Any, Any], key_id: FromPath[str], api_keys: NamedDependency[ApiKeyService]
     ) -> NewApiKeyResponse:
         api_key, key = await api_keys.regenerate(principal_of(request).user, key_id)
         return NewApiKeyResponse.of_new(api_key, key)

@@ -8,6 +8,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from trailroom.core.errors import Forbidden, Unauthenticated
+from trailroom.domain.accounts.cookies import SAFE_METHODS, csrf_failed
 from trailroom.domain.accounts.models import Role
 from trailroom.domain.accounts.principal import Principal, Via
 
@@ -19,6 +20,8 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     principal = connection.scope.get("auth")
     if not isinstance(principal, Principal):
         raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer tr_sk_…`.", code="unauthenticated")
+    if principal.cookie_auth and not principal.csrf_valid and connection.scope.get("method") not in SAFE_METHODS:
+        raise csrf_failed()
     return principal
 
 

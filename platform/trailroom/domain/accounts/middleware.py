@@ -17,7 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from trailroom.core.errors import Forbidden, RateLimited, Unauthenticated
 from trailroom.core.ratelimit import Decision, Limit
-from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, SAFE_METHODS, csrf_failed, csrf_ok
+from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
 from trailroom.domain.accounts.models import ApiKeyKind
 from trailroom.domain.accounts.principal import Principal, Via
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
@@ -63,9 +63,9 @@ class AuthenticationMiddleware(ASGIMiddleware):
             if access:
                 accounts = state.accounts
                 user = await accounts.user_for_access_token(access)
-                if scope.get("method") not in SAFE_METHODS and not csrf_ok(cookies, headers.get(CSRF_HEADER)):
-                    raise csrf_failed()
-                principal = Principal(user=user, via=Via.SESSION, cookie_auth=True)
+                # The CSRF check happens in the guards, only where the cookie grants authority.
+                csrf_valid = csrf_ok(cookies, headers.get(CSRF_HEADER))
+                principal = Principal(user=user, via=Via.SESSION, cookie_auth=True, csrf_valid=csrf_valid)
         if principal is not None:
             scope["auth"] = principal
             scope["user"] = principal.user

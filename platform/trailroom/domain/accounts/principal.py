@@ -19,7 +19,9 @@ class Principal:
     user: User
     via: Via
     api_key: ApiKey | None = None
+    # Sessions from the browser cookie carry whether the request echoed the CSRF token.
     cookie_auth: bool = False
+    csrf_valid: bool = False
 
     @property
     def account_id(self) -> str:
