@@ -18,6 +18,7 @@ from litestar import Litestar
 
 from trailroom.core.config import Settings
 from trailroom.core.resources import Resources
+from trailroom.domain.services import Services
 from trailroom.embedded.process import free_port
 from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis, start_mongo, start_redis
 from trailroom.server.app import create_app
@@ -114,6 +115,12 @@ def resources(app: Litestar) -> Resources:
     return res
 
 
+@pytest.fixture(scope="session")
+def services(app: Litestar) -> Services:
+    svc: Services = app.state.services
+    return svc
+
+
 @pytest.fixture(autouse=True)
 async def clean_state(resources: Resources) -> None:
     """Every test starts from an empty database (indexes kept) and an empty Redis."""
@@ -131,9 +138,9 @@ async def client(base_url: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @asynccontextmanager
-async def running_workers(resources: Resources) -> AsyncIterator[None]:
+async def running_workers(services: Services) -> AsyncIterator[None]:
     """Real SAQ workers for every queue, in the test's event loop, for the duration of the block."""
-    workers = build_workers(resources)
+    workers = build_workers(services)
     tasks = [asyncio.create_task(worker.start()) for worker in workers]
     try:
         yield

@@ -13,6 +13,7 @@ from trailroom.core.resources import Resources
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
 from trailroom.domain.accounts.models import ApiKey
 from trailroom.domain.accounts.security import sha256_hex
+from trailroom.domain.services import Services
 
 from .helpers import new_key, signed_up
 
@@ -168,9 +169,7 @@ async def test_token_bucket_never_allows_more_than_capacity_under_concurrency(re
     assert all(d.retry_after_s > 0 for d in decisions if not d.allowed)
 
 
-async def test_last_used_is_tracked_without_writing_on_each_call(
-    client: httpx.AsyncClient, resources: Resources
-) -> None:
+async def test_last_used_is_tracked_without_writing_on_each_call(client: httpx.AsyncClient, services: Services) -> None:
     account = await signed_up(client, "used@example.com")
     created = await new_key(client, account)
     assert (await client.get("/api/v1/auth/me", headers=bearer(created["key"]))).status_code == 200
@@ -179,7 +178,7 @@ async def test_last_used_is_tracked_without_writing_on_each_call(
     assert stored.last_used_at is None  # the request path did not write to the database
     listing = (await client.get("/api/v1/api-keys", headers=account.auth)).json()["data"]
     assert listing[0]["last_used_at"] is not None  # merged from Redis
-    written = await flush_api_key_last_used({"resources": resources})
+    written = await flush_api_key_last_used({"services": services})
     assert written == 1
     stored = await ApiKey.get(created["id"])
     assert stored is not None

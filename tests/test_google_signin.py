@@ -124,7 +124,7 @@ async def test_google_is_not_offered_without_credentials(client: httpx.AsyncClie
     configured = app.state.settings
     unconfigured = configured.model_copy(update={"google_client_id": "", "google_client_secret": ""})
     app.state.settings = unconfigured
-    app.state.google.settings = unconfigured
+    app.state.services.google.settings = unconfigured
     try:
         body = (await client.get("/api/v1/auth/providers")).json()
         assert body["google"] is False
@@ -134,4 +134,4 @@ async def test_google_is_not_offered_without_credentials(client: httpx.AsyncClie
         assert start.json()["code"] == "google_not_configured"
     finally:
         app.state.settings = configured
-        app.state.google.settings = configured
+        app.state.services.google.settings = configured

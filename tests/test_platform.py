@@ -10,6 +10,7 @@ import pytest
 from saq import Job
 
 from trailroom.core.resources import Resources
+from trailroom.domain.services import Services
 from trailroom.domain.system.heartbeat import HEARTBEAT_KEY
 from trailroom.worker.queues import DEFAULT_QUEUE
 
@@ -79,14 +80,14 @@ async def test_interactive_reference_uses_local_assets(client: httpx.AsyncClient
     assert len(asset.content) > 100_000
 
 
-async def test_jobs_run_through_real_workers(resources: Resources) -> None:
+async def test_jobs_run_through_real_workers(resources: Resources, services: Services) -> None:
     queue = resources.queues.by_name(DEFAULT_QUEUE)
     assert queue is resources.queues.default
     # SAQ's sweeper can abort a job dequeued in the same instant as a worker starts; jobs are
     # therefore enqueued with more than one attempt (SAQ's `retries` counts attempts).
     job = await queue.enqueue("record_heartbeat", retries=3)
     assert isinstance(job, Job)
-    async with running_workers(resources):
+    async with running_workers(services):
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             await job.refresh()
@@ -98,10 +99,12 @@ async def test_jobs_run_through_real_workers(resources: Resources) -> None:
     assert await resources.redis.get(HEARTBEAT_KEY) is not None
 
 
-async def test_cron_scheduler_runs_the_heartbeat(resources: Resources, client: httpx.AsyncClient) -> None:
+async def test_cron_scheduler_runs_the_heartbeat(
+    resources: Resources, services: Services, client: httpx.AsyncClient
+) -> None:
     # The test settings schedule the heartbeat every second (six-field cron).
     assert await resources.redis.get(HEARTBEAT_KEY) is None
-    async with running_workers(resources):
+    async with running_workers(services):
         deadline = time.monotonic() + 8
         while time.monotonic() < deadline and await resources.redis.get(HEARTBEAT_KEY) is None:
             await asyncio.sleep(0.1)

@@ -155,11 +155,10 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
 
     async def create() -> str:
         from trailroom.core.resources import open_resources
-        from trailroom.domain.accounts.deps import build_account_services
+        from trailroom.domain.services import open_services
 
-        async with open_resources(settings) as resources:
-            accounts, _ = build_account_services(resources)
-            user = await accounts.create_user(
+        async with open_resources(settings) as resources, open_services(resources) as services:
+            user = await services.accounts.create_user(
                 email=email, password=password, name=name, role=Role(role), email_verified=True
             )
             return str(user.id)

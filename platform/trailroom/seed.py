@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from trailroom.core.config import Settings
 from trailroom.core.errors import TrailRoomError
 from trailroom.core.resources import open_resources
-from trailroom.domain.accounts.deps import build_account_services
 from trailroom.domain.accounts.models import ApiKeyKind, User
+from trailroom.domain.services import open_services
 
 DEMO_NAME = "Demo Merchant"
 DEMO_KEY_NAME = "Demo secret key"
@@ -28,8 +28,9 @@ class DemoAccount:
 
 async def seed_demo(settings: Settings) -> DemoAccount:
     key_file = settings.data_dir / "demo.json"
-    async with open_resources(settings) as resources:
-        accounts, api_keys = build_account_services(resources)
+    async with open_resources(settings) as resources, open_services(resources) as services:
+        accounts, api_keys = services.accounts, services.api_keys
+
         user = await User.find_one(User.email == settings.demo_email.lower())
         if user is None:
             user = await accounts.create_user(

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     google_client_secret: str = ""
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
+    # Credits: the free allowance every account gets each UTC day.
+    free_daily_credits: int = Field(default=3, ge=0, le=1000)
+
     demo_email: str = "demo@trailroom.dev"
     demo_password: str = "TryOn-Demo-2026!"
 

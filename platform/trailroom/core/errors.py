@@ -66,6 +66,11 @@ class RateLimited(TrailRoomError):
         self.reset = reset
 
 
+class PaymentRequired(TrailRoomError):
+    code = "out_of_credits"
+    title = "Not enough credits"
+
+
 class ServiceUnavailable(TrailRoomError):
     code = "service_unavailable"
     title = "A backing service is unavailable"

@@ -5,7 +5,10 @@ from __future__ import annotations
 from beanie import Document
 
 from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
+from trailroom.domain.credits.models import CreditTransaction
+from trailroom.domain.events.models import DomainEvent
+from trailroom.domain.runtime_config.models import RuntimeConfig
 
 
 def document_models() -> list[type[Document]]:
-    return [User, RefreshToken, ApiKey]
+    return [User, RefreshToken, ApiKey, CreditTransaction, DomainEvent, RuntimeConfig]

@@ -15,8 +15,9 @@ from trailroom.core.config import Settings, get_settings
 from trailroom.core.logging import configure_logging
 from trailroom.core.resources import Resources, open_resources
 from trailroom.domain.accounts.controllers import ApiKeyController, AuthController
-from trailroom.domain.accounts.deps import account_services
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
+from trailroom.domain.credits.controllers import CreditsController
+from trailroom.domain.services import open_services
 from trailroom.domain.system.controllers import HealthController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
@@ -42,8 +43,9 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     @asynccontextmanager
     async def connections(app: Litestar) -> AsyncIterator[None]:
-        async with open_resources(settings) as resources:
+        async with open_resources(settings) as resources, open_services(resources) as services:
             app.state.resources = resources
+            app.state.services = services
             yield
 
     return Litestar(
@@ -51,9 +53,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             HealthController,
             AuthController,
             ApiKeyController,
+            CreditsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
-        lifespan=[connections, account_services],
+        lifespan=[connections],
         state=State({"settings": settings}),
         dependencies={
             "resources": Provide(_resources, sync_to_thread=False),

@@ -31,6 +31,7 @@ DOMAIN_STATUS: dict[type[errors.TrailRoomError], int] = {
     errors.Unauthenticated: 401,
     errors.Forbidden: 403,
     errors.RateLimited: 429,
+    errors.PaymentRequired: 402,
     errors.ServiceUnavailable: 503,
 }
 

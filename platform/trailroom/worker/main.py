@@ -11,8 +11,10 @@ from saq import CronJob, Worker
 
 from trailroom.core.config import Settings
 from trailroom.core.logging import get_logger
-from trailroom.core.resources import Resources, open_resources
+from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
+from trailroom.domain.credits.jobs import grant_daily_credits
+from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
 from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
 
@@ -21,7 +23,7 @@ log = get_logger("trailroom.worker")
 # Job functions per queue; each domain adds its jobs here.
 FUNCTIONS: dict[str, list[Any]] = {
     TRYON_QUEUE: [],
-    DEFAULT_QUEUE: [record_heartbeat, flush_api_key_last_used],
+    DEFAULT_QUEUE: [record_heartbeat, flush_api_key_last_used, grant_daily_credits],
 }
 
 
@@ -46,15 +48,18 @@ def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
     return [
         CronJob(record_heartbeat, cron=settings.heartbeat_cron, timeout=30),
         CronJob(flush_api_key_last_used, cron="* * * * *", timeout=60),
+        CronJob(grant_daily_credits, cron="0 0 * * *", timeout=3600),
     ]
 
 
-def build_workers(resources: Resources, queue_names: Sequence[str] = QUEUE_NAMES) -> list[TrailRoomWorker]:
+def build_workers(services: Services, queue_names: Sequence[str] = QUEUE_NAMES) -> list[TrailRoomWorker]:
     """One SAQ worker per queue. Cron jobs run on the default queue's worker."""
+    resources = services.resources
     settings = resources.settings
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["resources"] = resources
+        ctx["services"] = services
 
     workers = []
     for name in queue_names:
@@ -75,8 +80,8 @@ def build_workers(resources: Resources, queue_names: Sequence[str] = QUEUE_NAMES
 
 
 async def run_worker(settings: Settings, queue_names: Sequence[str] = QUEUE_NAMES) -> None:
-    async with open_resources(settings) as resources:
-        workers = build_workers(resources, queue_names)
+    async with open_resources(settings) as resources, open_services(resources) as services:
+        workers = build_workers(services, queue_names)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -20,7 +20,8 @@ from trailroom.core.ratelimit import Decision, Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
 from trailroom.domain.accounts.models import ApiKeyKind
 from trailroom.domain.accounts.principal import Principal, Via
-from trailroom.domain.accounts.services import AccountService, ApiKeyService
+from trailroom.domain.accounts.services import ApiKeyService
+from trailroom.domain.services import Services
 
 API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
 
@@ -52,16 +53,16 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if authorization and scheme.lower() != "bearer":
             raise Unauthenticated("Use `Authorization: Bearer <token or API key>`.", code="invalid_authorization")
         credential = credential.strip()
+        services: Services = state.services
+        accounts = services.accounts
         if credential.startswith(API_KEY_PREFIXES):
-            principal, decision = await self._api_key(state.api_keys, state.settings, credential, headers)
+            principal, decision = await self._api_key(services.api_keys, state.settings, credential, headers)
         elif credential:
-            accounts: AccountService = state.accounts
             principal = Principal(user=await accounts.user_for_access_token(credential), via=Via.SESSION)
         else:
             cookies = _cookies(headers.get("cookie"))
             access = cookies.get(ACCESS_COOKIE)
             if access:
-                accounts = state.accounts
                 user = await accounts.user_for_access_token(access)
                 # The CSRF check happens in the guards, only where the cookie grants authority.
                 csrf_valid = csrf_ok(cookies, headers.get(CSRF_HEADER))

@@ -43,8 +43,11 @@ class User(Document):
     status: UserStatus = UserStatus.ACTIVE
     # Credits: purchased credits never expire; the free daily allowance is tracked per UTC day.
     purchased_credits: int = 0
-    free_daily_credits: int = 3
-    free_credits_day: str | None = None
+    free_daily_credits: int = 0  # granted (with its ledger entry) on the first use of each UTC day
+
+    free_credits_day: str | None = None  # UTC day (YYYY-MM-DD) the free allowance belongs to
+    lifetime_purchased: int = 0  # a paying account has bought credits at least once
+    max_jobs_in_flight: int | None = None  # per-account override of the runtime default
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
@@ -53,6 +56,7 @@ class User(Document):
         name = "users"
         indexes = [
             IndexModel([("email", pymongo.ASCENDING)], unique=True, name="email_unique"),
+            IndexModel([("free_credits_day", pymongo.ASCENDING)], name="free_credits_day"),
             IndexModel(
                 [("google_sub", pymongo.ASCENDING)],
                 unique=True,
@@ -68,6 +72,10 @@ class User(Document):
     @property
     def is_admin(self) -> bool:
         return self.role != Role.USER
+
+    @property
+    def is_paying(self) -> bool:
+        return self.lifetime_purchased > 0
 
 
 class RefreshToken(Document):

@@ -1,0 +1,1 @@
+"""Settings admins change at run time (engine, model, costs, limits), stored in the database."""
