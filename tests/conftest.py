@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -24,6 +25,7 @@ from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis, start_mong
 from trailroom.server.app import create_app
 from trailroom.worker.main import build_workers
 
+from .fakes import engines as _test_engines  # noqa: F401 - registers the scripted test engine
 from .fakes.oidc import CLIENT_ID, CLIENT_SECRET, OIDCProvider
 
 REPO = Path(__file__).resolve().parent.parent
@@ -91,6 +93,8 @@ def settings(embedded_mongo: EmbeddedMongo, embedded_redis: EmbeddedRedis, data_
         secret_key="test-secret-key-that-is-long-enough-for-hs256-signing",
         log_level=os.environ.get("TRAILROOM_TEST_LOG_LEVEL", "WARNING"),  # type: ignore[arg-type]
         heartbeat_cron="* * * * * *",
+        url_fetch_allow_loopback=True,
+        url_fetch_allow_http=True,
         google_client_id=CLIENT_ID,
         google_client_secret=CLIENT_SECRET,
         google_discovery_url=f"http://127.0.0.1:{oidc_port}/.well-known/openid-configuration",
@@ -122,13 +126,16 @@ def services(app: Litestar) -> Services:
 
 
 @pytest.fixture(autouse=True)
-async def clean_state(resources: Resources) -> None:
-    """Every test starts from an empty database (indexes kept) and an empty Redis."""
+async def clean_state(resources: Resources, services: Services) -> None:
+    """Every test starts from an empty database (indexes kept), an empty Redis, no blobs and the
+    default runtime configuration."""
     database = resources.database
     for name in await database.list_collection_names():
         if not name.startswith("system."):
             await database[name].delete_many({})
     await resources.redis.flushdb()
+    shutil.rmtree(resources.settings.blob_root, ignore_errors=True)
+    services.runtime_config.invalidate()
 
 
 @pytest.fixture

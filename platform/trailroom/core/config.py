@@ -55,6 +55,17 @@ class Settings(BaseSettings):
     google_client_secret: str = ""
     google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
 
+    # Try-on: where images live, how long results are kept, how URL inputs may be fetched.
+    blob_dir: Path | None = None  # default: <data_dir>/blobs
+    result_retention_days: int = Field(default=30, ge=1, le=3650)
+    image_max_bytes: int = Field(default=10 * 1024 * 1024, ge=64 * 1024)
+    # Only for tests and local development: let image URLs point at this machine over http.
+    url_fetch_allow_loopback: bool = False
+    url_fetch_allow_http: bool = False
+    # The OpenAI engine is used when a key is set (unless the admins chose another engine).
+    openai_api_key: str = ""
+    openai_base_url: str | None = None
+
     # Credits: the free allowance every account gets each UTC day.
     free_daily_credits: int = Field(default=3, ge=0, le=1000)
 
@@ -69,6 +80,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def blob_root(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"
 
     @property
     def google_enabled(self) -> bool:

@@ -7,8 +7,10 @@ from beanie import Document
 from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
+from trailroom.domain.prompts.models import PromptTemplate
 from trailroom.domain.runtime_config.models import RuntimeConfig
+from trailroom.domain.tryon.models import TryOnJob
 
 
 def document_models() -> list[type[Document]]:
-    return [User, RefreshToken, ApiKey, CreditTransaction, DomainEvent, RuntimeConfig]
+    return [User, RefreshToken, ApiKey, CreditTransaction, DomainEvent, RuntimeConfig, PromptTemplate, TryOnJob]

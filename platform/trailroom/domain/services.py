@@ -13,13 +13,16 @@ from datetime import timedelta
 
 import httpx
 
+from trailroom.core.blobs import LocalBlobStore
 from trailroom.core.ratelimit import RateLimiter
 from trailroom.core.resources import Resources
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.security import AccessTokens
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
 from trailroom.domain.credits.services import CreditService
+from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
+from trailroom.domain.tryon.services import TryOnService
 
 
 @dataclass
@@ -30,25 +33,36 @@ class Services:
     api_keys: ApiKeyService
     google: GoogleSignIn
     credits: CreditService
+    prompts: PromptService
+    tryon: TryOnService
 
 
-def build_services(resources: Resources, http: httpx.AsyncClient) -> Services:
+def build_services(resources: Resources, http: httpx.AsyncClient, image_http: httpx.AsyncClient) -> Services:
     settings = resources.settings
     limiter = RateLimiter(resources.redis)
     tokens = AccessTokens(settings.resolved_secret_key(), timedelta(seconds=settings.access_token_ttl_s))
     runtime_config = RuntimeConfigService()
+    credits = CreditService(resources.mongo, runtime_config, settings.free_daily_credits)
+    prompts = PromptService(resources.mongo)
+    blobs = LocalBlobStore(settings.blob_root)
     return Services(
         resources=resources,
         runtime_config=runtime_config,
         accounts=AccountService(settings, tokens, limiter),
         api_keys=ApiKeyService(resources.redis, limiter),
         google=GoogleSignIn(settings, resources.redis, http),
-        credits=CreditService(resources.mongo, runtime_config, settings.free_daily_credits),
+        credits=credits,
+        prompts=prompts,
+        tryon=TryOnService(resources, credits, runtime_config, prompts, blobs, image_http),
     )
 
 
 @asynccontextmanager
 async def open_services(resources: Resources) -> AsyncIterator[Services]:
-    """The services plus the outbound HTTP client they share (closed at the end)."""
-    async with httpx.AsyncClient(follow_redirects=False, timeout=30) as http:
-        yield build_services(resources, http)
+    """The services plus their outbound HTTP clients (closed at the end). Image URLs given by callers
+    get a client of their own: nothing they answer (cookies) may reach our other calls."""
+    async with (
+        httpx.AsyncClient(follow_redirects=False, timeout=30) as http,
+        httpx.AsyncClient(follow_redirects=False, timeout=30) as image_http,
+    ):
+        yield build_services(resources, http, image_http)

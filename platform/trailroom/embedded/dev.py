@@ -67,10 +67,16 @@ def acquire_dev_lock(data_dir: Path) -> IO[str]:
     return handle
 
 
+def _say(line: str) -> None:
+    # Flushed at once: when stdout is a pipe or a file (`make dev | tee`, an IDE, a service manager)
+    # Python buffers it, and the banner would only appear when everything stops.
+    print(line, flush=True)
+
+
 @dataclass
 class DevStack:
     settings: Settings
-    say: Callable[[str], None] = print
+    say: Callable[[str], None] = _say
     services: list[EmbeddedService] = field(default_factory=list)
     children: list[ManagedProcess] = field(default_factory=list)
 

@@ -18,7 +18,10 @@ from trailroom.domain.accounts.controllers import ApiKeyController, AuthControll
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
 from trailroom.domain.credits.controllers import CreditsController
 from trailroom.domain.services import open_services
+from trailroom.domain.prompts.controllers import PromptAdminController
+from trailroom.domain.runtime_config.controllers import AISettingsController
 from trailroom.domain.system.controllers import HealthController
+from trailroom.domain.tryon.controllers import TryOnController, TryOnResultController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_context import RequestContextMiddleware
@@ -54,6 +57,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             AuthController,
             ApiKeyController,
             CreditsController,
+            TryOnController,
+            TryOnResultController,
+            PromptAdminController,
+            AISettingsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],

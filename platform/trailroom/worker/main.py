@@ -16,14 +16,21 @@ from trailroom.domain.accounts.jobs import flush_api_key_last_used
 from trailroom.domain.credits.jobs import grant_daily_credits
 from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
+from trailroom.domain.tryon.jobs import purge_expired_results, run_tryon, sweep_tryon_jobs
 from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
 
 log = get_logger("trailroom.worker")
 
 # Job functions per queue; each domain adds its jobs here.
 FUNCTIONS: dict[str, list[Any]] = {
-    TRYON_QUEUE: [],
-    DEFAULT_QUEUE: [record_heartbeat, flush_api_key_last_used, grant_daily_credits],
+    TRYON_QUEUE: [run_tryon],
+    DEFAULT_QUEUE: [
+        record_heartbeat,
+        flush_api_key_last_used,
+        grant_daily_credits,
+        sweep_tryon_jobs,
+        purge_expired_results,
+    ],
 }
 
 
@@ -49,6 +56,8 @@ def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
         CronJob(record_heartbeat, cron=settings.heartbeat_cron, timeout=30),
         CronJob(flush_api_key_last_used, cron="* * * * *", timeout=60),
         CronJob(grant_daily_credits, cron="0 0 * * *", timeout=3600),
+        CronJob(sweep_tryon_jobs, cron="* * * * *", timeout=120),
+        CronJob(purge_expired_results, cron="17 * * * *", timeout=600),
     ]
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from beanie import PydanticObjectId
+
 from trailroom.domain.accounts.models import ApiKey, User
 
 
@@ -26,3 +28,9 @@ class Principal:
     @property
     def account_id(self) -> str:
         return str(self.user.id)
+
+    @property
+    def user_id(self) -> PydanticObjectId:
+        """The account's id (users reach a principal only once saved, so it is always set)."""
+        assert self.user.id is not None
+        return self.user.id

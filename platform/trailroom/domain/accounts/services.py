@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from beanie import PydanticObjectId, SortDirection
-from bson.errors import InvalidId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
+from trailroom.core.ids import parse_object_id
 from trailroom.core.ratelimit import Limit, RateLimiter
 from trailroom.domain.accounts.models import (
     ApiKey,
@@ -56,13 +56,6 @@ def normalize_email(email: str) -> str:
     if len(normalized) > 254 or not _EMAIL.match(normalized):
         raise InvalidInput("Enter a valid email address.", code="invalid_email", field="email")
     return normalized
-
-
-def parse_object_id(value: str) -> PydanticObjectId | None:
-    try:
-        return PydanticObjectId(value)
-    except (InvalidId, TypeError, ValueError):
-        return None
 
 
 @dataclass(frozen=True)

@@ -41,5 +41,5 @@ class CreditsController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> TransactionList:
-        page = await credits.history(principal_of(request).user.id, cursor=cursor, limit=limit)  # type: ignore[arg-type]
+        page = await credits.history(principal_of(request).user_id, cursor=cursor, limit=limit)
         return TransactionList(data=[TransactionResponse.of(e) for e in page.items], next_cursor=page.next_cursor)

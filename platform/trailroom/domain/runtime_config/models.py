@@ -14,7 +14,7 @@ DEFAULT_COSTS = {"top": 1, "bottom": 1, "dress": 1, "full": 2}
 
 class RuntimeConfig(Document):
     key: str = "current"
-    engine: str = "local"
+    engine: str = "auto"  # auto: openai when an OpenAI key is configured, else local
     model: str = "gpt-image-1"
     timeout_s: int = 120
     quality: str = "balanced"

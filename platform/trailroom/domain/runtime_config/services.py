@@ -12,9 +12,9 @@ from typing import Any
 from trailroom.core.errors import InvalidInput
 from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.runtime_config.models import RuntimeConfig
+from trailroom.engines.registry import registered_engines
 
 CACHE_S = 5.0
-ENGINES = ("local", "openai")
 QUALITIES = ("fast", "balanced", "high")
 MODES = ("top", "bottom", "dress", "full")
 
@@ -32,6 +32,9 @@ class RuntimeConfigService:
         self._cached_at = time.monotonic()
         return self._cached
 
+    def invalidate(self) -> None:
+        self._cached = None
+
     async def update(self, changes: dict[str, Any], *, by: str) -> RuntimeConfig:
         _validate(changes)
         changes = {**changes, "updated_at": utcnow(), "updated_by": by}
@@ -45,8 +48,9 @@ def _validate(changes: dict[str, Any]) -> None:
     def bad(field: str, detail: str) -> InvalidInput:
         return InvalidInput(detail, code="invalid_setting", field=field)
 
-    if "engine" in changes and changes["engine"] not in ENGINES:
-        raise bad("engine", f"engine must be one of {', '.join(ENGINES)}")
+    engines = ("auto", *registered_engines())
+    if "engine" in changes and changes["engine"] not in engines:
+        raise bad("engine", f"engine must be one of {', '.join(engines)}")
     if "quality" in changes and changes["quality"] not in QUALITIES:
         raise bad("quality", f"quality must be one of {', '.join(QUALITIES)}")
     if "timeout_s" in changes and not 5 <= int(changes["timeout_s"]) <= 600:

@@ -1,0 +1,1 @@
+"""Try-on jobs: intake, queueing, results."""

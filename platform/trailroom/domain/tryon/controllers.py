@@ -1,0 +1,302 @@
+"""HTTP endpoints of try-on jobs. Thin: parse the request (multipart or JSON), call the service, answer."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import time
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, delete, get, post
+from litestar.datastructures import State, UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, HeaderParameter, QueryParameter
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
+
+from trailroom.core.errors import InvalidInput
+from trailroom.domain.accounts.guards import ALLOW_PUBLISHABLE, principal_of, requires_account
+from trailroom.domain.tryon.models import TERMINAL, JobStatus, TryOnJob
+from trailroom.domain.tryon.schemas import (
+    Base64Image,
+    Base64Response,
+    BatchRequest,
+    BatchResponse,
+    HistoryResponse,
+    TryOnJobResponse,
+    TryOnRequest,
+)
+from trailroom.domain.tryon.services import STATUS_CHANNEL, HistoryFilter, Submission, TryOnOptions, TryOnService
+
+MAX_BODY = 48 * 1024 * 1024  # three images of 10 MiB as base64, with room for the rest
+SSE_MAX_S = 600
+OPTION_FIELDS = ("samples", "seed", "output_format", "quality", "garment_photo_type")
+
+
+class KeepAlive(ServerSentEventMessage):
+    """A comment line only: keeps proxies from closing an idle stream, dispatches no event."""
+
+    def encode(self) -> bytes:
+        return b": keep-alive\r\n\r\n"
+
+
+def provide_tryon(state: State) -> TryOnService:
+    service: TryOnService = state.services.tryon
+    return service
+
+
+def _client_info(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return {
+        "origin": request.headers.get("origin"),
+        "shopper_id": (request.headers.get("x-shopper-id") or "")[:64] or None,
+        "ip": request.client.host if request.client else None,
+    }
+
+
+def _decode(body: bytes, kind: type[Any]) -> Any:
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
+    except msgspec.DecodeError as exc:
+        raise ValidationException(detail="The body is not valid JSON.") from exc
+
+
+async def _form_request(request: Request[Any, Any, Any]) -> tuple[dict[str, Any], dict[str, bytes | str]]:
+    """A multipart form as (options, images); image fields may be files or JSON-style strings."""
+    form = await request.form()
+    images: dict[str, bytes | str] = {}
+    fields: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if name in ("person_image", "garment_image", "bottom_image"):
+            images[name] = await value.read() if isinstance(value, UploadFile) else str(value)
+        elif isinstance(value, UploadFile):
+            raise InvalidInput(f"{name} must be a plain field, not a file.", code="invalid_option", field=name)
+        else:
+            fields[name] = value
+    return fields, images
+
+
+def _form_options(fields: dict[str, Any]) -> TryOnRequest:
+    """Form fields are text: check them with the JSON schema's types and rules (numbers from text)."""
+    unknown = set(fields) - {"mode", *OPTION_FIELDS}
+    if unknown:
+        raise ValidationException(detail=f"Unknown fields: {', '.join(sorted(unknown))}")
+    placeholders = {"person_image": "-", "garment_image": "-"}  # the images are checked on their own
+    try:
+        return msgspec.convert({**fields, **placeholders}, TryOnRequest, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ValidationException(detail=str(exc), extra=[{"message": str(exc), "source": "body"}]) from exc
+
+
+class TryOnController(Controller):
+    path = "/api/v1/tryon"
+    tags = ["Try-on"]
+    guards = [requires_account]
+    dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False)}
+
+    @staticmethod
+    def _respond(tryon: TryOnService, job: TryOnJob) -> TryOnJobResponse:
+        urls = [tryon.result_url(job, i) for i in range(len(job.results))] if job.status == JobStatus.COMPLETED else []
+        return TryOnJobResponse.of(job, urls)
+
+    async def _submission(
+        self, tryon: TryOnService, options: dict[str, Any], images: dict[str, bytes | str]
+    ) -> Submission:
+        for required in ("person_image", "garment_image"):
+            if required not in images:
+                raise InvalidInput(f"{required} is required.", code="missing_image", field=required)
+        loaded = await asyncio.gather(*(tryon.load_image(value, field) for field, value in images.items()))
+        by_field = dict(zip(images, loaded, strict=True))
+        return Submission(
+            options=TryOnOptions(**options),
+            person=by_field["person_image"],
+            garment=by_field["garment_image"],
+            bottom=by_field.get("bottom_image"),
+        )
+
+    @post(
+        "/",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Start a try-on (multipart upload, or JSON with URLs / base64)",
+        description=(
+            "Send `multipart/form-data` with files `person_image`, `garment_image` (and `bottom_image` for "
+            "`mode=full`), or JSON with those fields as https URLs, data URIs or base64. Options: `mode` "
+            "(top, bottom, dress, full), `samples` (1-4, each charged), `seed`, `output_format` "
+            "(png, jpeg, webp), `quality` (fast, balanced, high), `garment_photo_type` (flat_lay, on_model). "
+            "An `Idempotency-Key` header makes retries safe: the same key and body return the same job."
+        ),
+        opt={ALLOW_PUBLISHABLE: True},
+        request_max_body_size=MAX_BODY,
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        tryon: NamedDependency[TryOnService],
+        idempotency_key: Annotated[str | None, HeaderParameter(header="Idempotency-Key", max_length=255)] = None,
+    ) -> Response[TryOnJobResponse]:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith("multipart/form-data"):
+            fields, images = await _form_request(request)
+            parsed = _form_options(fields)
+        else:
+            parsed = _decode(await request.body(), TryOnRequest)
+            images = {"person_image": parsed.person_image, "garment_image": parsed.garment_image}
+            if parsed.bottom_image is not None:
+                images["bottom_image"] = parsed.bottom_image
+        options = {"mode": parsed.mode, **{name: getattr(parsed, name) for name in OPTION_FIELDS}}
+        submission = await self._submission(tryon, options, images)
+        job, replayed = await tryon.submit(
+            principal_of(request), submission, idempotency_key=idempotency_key, client=_client_info(request)
+        )
+        headers = {"Location": f"/api/v1/tryon/{job.id}"}
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(self._respond(tryon, job), status_code=HTTP_202_ACCEPTED, headers=headers)
+
+    @post(
+        "/batch",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Start many try-ons at once (all or none charged)",
+        request_max_body_size=MAX_BODY * 4,
+    )
+    async def batch(self, request: Request[Any, Any, Any], tryon: NamedDependency[TryOnService]) -> BatchResponse:
+        parsed: BatchRequest = _decode(await request.body(), BatchRequest)
+        shared = {name: getattr(parsed, name) for name in OPTION_FIELDS}
+        submissions = []
+        for index, item in enumerate(parsed.items):
+            person = item.person_image or parsed.person_image
+            if person is None:
+                raise InvalidInput(
+                    f"items[{index}] has no person_image and the batch has none.",
+                    code="missing_image",
+                    field=f"items[{index}].person_image",
+                )
+            images: dict[str, bytes | str] = {"person_image": person, "garment_image": item.garment_image}
+            if item.bottom_image is not None:
+                images["bottom_image"] = item.bottom_image
+            submissions.append(await self._submission(tryon, {"mode": item.mode or parsed.mode, **shared}, images))
+        jobs = await tryon.submit_batch(principal_of(request), submissions, client=_client_info(request))
+        return BatchResponse(batch_id=jobs[0].batch_id, jobs=[self._respond(tryon, job) for job in jobs])
+
+    @get("/history", summary="Past try-ons, newest first, with filters")
+    async def history(
+        self,
+        request: Request[Any, Any, Any],
+        tryon: NamedDependency[TryOnService],
+        mode: Annotated[str | None, QueryParameter(max_length=10)] = None,
+        status: Annotated[str | None, QueryParameter(max_length=12)] = None,
+        since: Annotated[datetime | None, QueryParameter()] = None,
+        until: Annotated[datetime | None, QueryParameter()] = None,
+        cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+    ) -> HistoryResponse:
+        if mode is not None and mode not in ("top", "bottom", "dress", "full"):
+            raise InvalidInput("mode must be top, bottom, dress or full", code="invalid_filter", field="mode")
+        if status is not None and status not in {s.value for s in JobStatus}:
+            raise InvalidInput("status is not a job status", code="invalid_filter", field="status")
+        if since and until and since >= until:
+            raise InvalidInput("since must be before until", code="invalid_filter", field="since")
+        jobs, next_cursor = await tryon.history(
+            principal_of(request).user_id,
+            HistoryFilter(mode=mode, status=status, since=since, until=until),
+            cursor=cursor,
+            limit=limit,
+        )
+        return HistoryResponse(data=[self._respond(tryon, j) for j in jobs], next_cursor=next_cursor)
+
+    @get(
+        "/{job_id:str}",
+        summary="A try-on's status (and signed result URLs once completed)",
+        opt={ALLOW_PUBLISHABLE: True},
+    )
+    async def status(
+        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+    ) -> TryOnJobResponse:
+        return self._respond(tryon, await tryon.get(principal_of(request).user_id, job_id))
+
+    @get("/{job_id:str}/base64", summary="The result images as base64")
+    async def base64_result(
+        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+    ) -> Base64Response:
+        job = await tryon.get(principal_of(request).user_id, job_id)
+        images = await tryon.result_images(job)
+        return Base64Response(
+            id=str(job.id),
+            images=[
+                Base64Image(media_type=i.media_type, width=i.width, height=i.height, data=base64.b64encode(b).decode())
+                for i, b in images
+            ],
+        )
+
+    @get(
+        "/{job_id:str}/events",
+        summary="Server-sent events: the try-on's status until it ends",
+        opt={ALLOW_PUBLISHABLE: True},
+    )
+    async def events(
+        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+    ) -> ServerSentEvent:
+        account_id = principal_of(request).user_id
+        job = await tryon.get(account_id, job_id)
+        redis = tryon.resources.redis
+
+        async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
+            pubsub = redis.pubsub()
+            await pubsub.subscribe(f"{STATUS_CHANNEL}{job.id}")
+            try:
+                deadline = time.monotonic() + SSE_MAX_S
+                last = None
+                while time.monotonic() < deadline:
+                    current = await tryon.get(account_id, job_id)
+                    if current.status != last:
+                        last = current.status
+                        body = msgspec.json.encode(self._respond(tryon, current)).decode()
+                        yield ServerSentEventMessage(data=body, event="status", id=f"{current.id}:{last.value}")
+                    if current.status in TERMINAL:
+                        return
+                    # Wake on the worker's notice, or re-read every few seconds in case one was missed.
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=5.0)
+                    if message is None:
+                        yield KeepAlive()
+            finally:
+                await pubsub.unsubscribe()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+        return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    @post("/{job_id:str}/cancel", status_code=200, summary="Cancel a queued try-on (credits are returned)")
+    async def cancel(
+        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+    ) -> TryOnJobResponse:
+        return self._respond(tryon, await tryon.cancel(principal_of(request).user_id, job_id))
+
+    @delete("/{job_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete a try-on and its images")
+    async def remove(
+        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+    ) -> None:
+        await tryon.delete(principal_of(request).user_id, job_id)
+
+
+class TryOnResultController(Controller):
+    """Result images by signed URL: usable in <img> tags, no credentials but the signature."""
+
+    path = "/api/v1/tryon"
+    tags = ["Try-on"]
+    dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False)}
+
+    @get("/{job_id:str}/result/{index:int}", summary="A result image (signed, expiring URL)")
+    async def result(
+        self,
+        job_id: FromPath[str],
+        index: FromPath[int],
+        tryon: NamedDependency[TryOnService],
+        expires: Annotated[int, QueryParameter()],
+        signature: Annotated[str, QueryParameter(max_length=128)],
+    ) -> Response[bytes]:
+        image, data = await tryon.signed_result(job_id, index, expires, signature)
+        return Response(data, media_type=image.media_type, headers={"Cache-Control": "private, max-age=3600"})

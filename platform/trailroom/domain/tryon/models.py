@@ -1,0 +1,97 @@
+"""Persistence of try-on jobs. The job's state machine is written down once, here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import pymongo
+from beanie import Document, PydanticObjectId
+from pydantic import BaseModel, Field
+from pymongo import IndexModel
+
+from trailroom.domain.accounts.models import utcnow
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+# queued → processing → completed | failed; queued → canceled; processing → queued (a retry).
+TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
+IN_FLIGHT = (JobStatus.QUEUED, JobStatus.PROCESSING)
+
+
+class StoredImage(BaseModel):
+    key: str
+    media_type: str
+    width: int
+    height: int
+
+
+class JobError(BaseModel):
+    code: str
+    detail: str
+
+
+class TryOnJob(Document):
+    account_id: PydanticObjectId
+    api_key_id: PydanticObjectId | None = None
+    status: JobStatus = JobStatus.QUEUED
+    mode: str
+    samples: int = 1
+    seed: int = 0
+    output_format: str = "png"
+    quality: str = "balanced"
+    garment_photo_type: str = "flat_lay"
+    # Blob keys of the inputs by role (person, garment, bottom); removed once the job ends.
+    inputs: dict[str, str] = Field(default_factory=dict)
+    inputs_stored: bool = False
+    credits_charged: int = 0
+    charged_free: int = 0
+    charged_purchased: int = 0
+    refunded: bool = False
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+    batch_id: str | None = None
+    client: dict[str, Any] = Field(default_factory=dict)  # origin, shopper id: for abuse checks
+    engine: str | None = None
+    prompt_version: int | None = None
+    attempts: int = 0
+    max_attempts: int = 3
+    results: list[StoredImage] = Field(default_factory=list)
+    error: JobError | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    heartbeat_at: datetime | None = None
+    completed_at: datetime | None = None
+    results_expire_at: datetime | None = None
+
+    @property
+    def oid(self) -> PydanticObjectId:
+        """The id of a job that has been built for saving (ids are assigned before insert)."""
+        assert self.id is not None
+        return self.id
+
+    class Settings:
+        name = "tryon_jobs"
+        indexes = [
+            IndexModel(
+                [("account_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING), ("_id", pymongo.DESCENDING)],
+                name="account_history",
+            ),
+            IndexModel([("account_id", pymongo.ASCENDING), ("status", pymongo.ASCENDING)], name="account_status"),
+            IndexModel(
+                [("account_id", pymongo.ASCENDING), ("idempotency_key", pymongo.ASCENDING)],
+                unique=True,
+                name="idempotency_unique",
+                partialFilterExpression={"idempotency_key": {"$type": "string"}},
+            ),
+            IndexModel([("status", pymongo.ASCENDING), ("heartbeat_at", pymongo.ASCENDING)], name="sweeper"),
+            IndexModel([("results_expire_at", pymongo.ASCENDING)], name="retention"),
+        ]

@@ -1,0 +1,119 @@
+"""Shapes of the try-on API (snake_case JSON; multipart forms use the same field names)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from trailroom.domain.tryon.models import TryOnJob
+
+# An image in JSON: an https:// URL, a data:image/...;base64, URI, or bare base64.
+ImageValue = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000_000)]
+Mode = Literal["top", "bottom", "dress", "full"]
+
+
+class TryOnOptionsIn(msgspec.Struct, forbid_unknown_fields=True):
+    samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
+    seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
+    output_format: Literal["png", "jpeg", "webp"] = "png"
+    quality: Literal["fast", "balanced", "high"] = "balanced"
+    garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
+
+
+class TryOnRequest(msgspec.Struct, forbid_unknown_fields=True):
+    mode: Mode
+    person_image: ImageValue
+    garment_image: ImageValue
+    bottom_image: ImageValue | None = None
+    samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
+    seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
+    output_format: Literal["png", "jpeg", "webp"] = "png"
+    quality: Literal["fast", "balanced", "high"] = "balanced"
+    garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
+
+
+class BatchItem(msgspec.Struct, forbid_unknown_fields=True):
+    garment_image: ImageValue
+    person_image: ImageValue | None = None  # defaults to the batch's person_image
+    bottom_image: ImageValue | None = None
+    mode: Mode | None = None  # defaults to the batch's mode
+
+
+class BatchRequest(msgspec.Struct, forbid_unknown_fields=True):
+    items: Annotated[list[BatchItem], msgspec.Meta(min_length=1, max_length=20)]
+    mode: Mode = "top"
+    person_image: ImageValue | None = None
+    samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
+    seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
+    output_format: Literal["png", "jpeg", "webp"] = "png"
+    quality: Literal["fast", "balanced", "high"] = "balanced"
+    garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
+
+
+class JobErrorOut(msgspec.Struct):
+    code: str
+    detail: str
+
+
+class JobLinks(msgspec.Struct):
+    status: str
+    events: str
+    base64: str
+    results: list[str]  # signed image URLs, valid for an hour
+
+
+class TryOnJobResponse(msgspec.Struct):
+    id: str
+    status: str
+    mode: str
+    samples: int
+    credits_charged: int
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    error: JobErrorOut | None
+    batch_id: str | None
+    attempts: int
+    links: JobLinks
+
+    @classmethod
+    def of(cls, job: TryOnJob, result_urls: list[str]) -> TryOnJobResponse:
+        base = f"/api/v1/tryon/{job.id}"
+        return cls(
+            id=str(job.id),
+            status=job.status.value,
+            mode=job.mode,
+            samples=job.samples,
+            credits_charged=job.credits_charged,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            completed_at=job.completed_at,
+            error=JobErrorOut(code=job.error.code, detail=job.error.detail) if job.error else None,
+            batch_id=job.batch_id,
+            attempts=job.attempts,
+            links=JobLinks(status=base, events=f"{base}/events", base64=f"{base}/base64", results=result_urls),
+        )
+
+
+class BatchResponse(msgspec.Struct):
+    batch_id: str | None
+    jobs: list[TryOnJobResponse]
+
+
+class HistoryResponse(msgspec.Struct):
+    data: list[TryOnJobResponse]
+    next_cursor: str | None
+
+
+class Base64Image(msgspec.Struct):
+    media_type: str
+    width: int
+    height: int
+    data: str
+
+
+class Base64Response(msgspec.Struct):
+    id: str
+    images: list[Base64Image]

@@ -1,0 +1,713 @@
+"""Try-on rules: accepting jobs, running them through an engine, results and their lifetime.
+
+Invariants:
+- Credits are taken exactly once for an accepted job: the charge, its ledger entry and the job
+  are written in one transaction. An `Idempotency-Key` maps to one job per account (a unique
+  index), so a retried request returns that job and charges nothing.
+- A job that ends `failed` or `canceled` gives its credits back exactly once (a unique ledger
+  reference per job), whether the engine refused, retries ran out, or a sweeper found it stuck.
+- Every state change is one conditional update on the expected current status, so a worker and
+  the sweeper (or a cancel) can never both move a job.
+- Inputs are deleted when a job ends; results when they expire or the job is deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from beanie import PydanticObjectId
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+from saq import Queue
+
+from trailroom.core.blobs import BlobStore
+from trailroom.core.config import Settings
+from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from trailroom.core.ids import parse_object_id
+from trailroom.core.logging import get_logger
+from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
+from trailroom.core.resources import Resources
+from trailroom.core.transactions import in_transaction
+from trailroom.domain.accounts.models import User, utcnow
+from trailroom.domain.accounts.principal import Principal
+from trailroom.domain.credits.services import CreditService
+from trailroom.domain.events.models import TRYON_COMPLETED, TRYON_FAILED, DomainEvent
+from trailroom.domain.prompts.services import PromptService
+from trailroom.domain.runtime_config.models import RuntimeConfig
+from trailroom.domain.runtime_config.services import RuntimeConfigService
+from trailroom.domain.tryon.images import (
+    FetchPolicy,
+    ImageLimits,
+    ImageUrl,
+    NormalizedImage,
+    fetch_image,
+    normalize_image_async,
+    parse_image_reference,
+)
+from trailroom.domain.tryon.models import IN_FLIGHT, JobError, JobStatus, StoredImage, TryOnJob
+from trailroom.engines.base import (
+    EngineError,
+    GarmentPhotoType,
+    OutputFormat,
+    Quality,
+    TryOnEngine,
+    TryOnInput,
+    TryOnMode,
+)
+from trailroom.engines.registry import create_engine
+
+log = get_logger("trailroom.tryon")
+
+MODES = tuple(m.value for m in TryOnMode)
+MAX_SAMPLES = 4
+MAX_BATCH = 20
+RESULT_URL_TTL_S = 3600
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+STATUS_CHANNEL = "trailroom:tryon:"
+
+
+@dataclass(frozen=True)
+class TryOnOptions:
+    mode: str
+    samples: int = 1
+    seed: int | None = None
+    output_format: str = "png"
+    quality: str = "balanced"
+    garment_photo_type: str = "flat_lay"
+
+
+@dataclass(frozen=True)
+class Submission:
+    options: TryOnOptions
+    person: NormalizedImage
+    garment: NormalizedImage
+    bottom: NormalizedImage | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two requests "the same" for an idempotency key: options and image contents."""
+        digest = hashlib.sha256(json.dumps(self.options.__dict__, sort_keys=True).encode())
+        for image in (self.person, self.garment, self.bottom):
+            digest.update(hashlib.sha256(image.data).digest() if image else b"-")
+        return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    mode: str | None = None
+    status: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def check_options(options: TryOnOptions, *, has_bottom: bool, user: User) -> None:
+    """The rules on a request's options, before anything is stored or charged."""
+
+    def bad(field: str, detail: str, code: str = "invalid_option") -> InvalidInput:
+        return InvalidInput(detail, code=code, field=field)
+
+    if options.mode not in MODES:
+        raise bad("mode", f"mode must be one of {', '.join(MODES)}", "invalid_mode")
+    if not 1 <= options.samples <= MAX_SAMPLES:
+        raise bad("samples", f"samples must be between 1 and {MAX_SAMPLES}")
+    if options.seed is not None and not 0 <= options.seed < 2**31:
+        raise bad("seed", "seed must be between 0 and 2147483647")
+    if options.output_format not in {f.value for f in OutputFormat}:
+        raise bad("output_format", "output_format must be png, jpeg or webp")
+    if options.quality not in {q.value for q in Quality}:
+        raise bad("quality", "quality must be fast, balanced or high")
+    if options.garment_photo_type not in {g.value for g in GarmentPhotoType}:
+        raise bad("garment_photo_type", "garment_photo_type must be flat_lay or on_model")
+    if options.mode == TryOnMode.FULL:
+        if not has_bottom:
+            raise bad(
+                "bottom_image",
+                "mode full needs bottom_image (the trousers or skirt) besides garment_image",
+                "missing_image",
+            )
+        if not user.is_paying:
+            raise Forbidden(
+                "Full-outfit try-ons are for accounts that have bought credits; use top, bottom or dress.",
+                code="full_mode_requires_paid_plan",
+            )
+    elif has_bottom:
+        raise bad("bottom_image", "bottom_image is only for mode full")
+
+
+class TryOnService:
+    def __init__(
+        self,
+        resources: Resources,
+        credits: CreditService,
+        config: RuntimeConfigService,
+        prompts: PromptService,
+        blobs: BlobStore,
+        http: httpx.AsyncClient,
+    ) -> None:
+        self.resources = resources
+        self.settings: Settings = resources.settings
+        self.credits = credits
+        self.config = config
+        self.prompts = prompts
+        self.blobs = blobs
+        self.http = http
+        self.limits = ImageLimits(max_bytes=self.settings.image_max_bytes)
+        self.fetch_policy = FetchPolicy(
+            allow_http=self.settings.url_fetch_allow_http, allow_loopback=self.settings.url_fetch_allow_loopback
+        )
+        self._engines: dict[tuple[Any, ...], TryOnEngine] = {}
+        # Decoding a large photo takes tens of MB: bound how many this process decodes at once.
+        self._decoding = asyncio.Semaphore(4)
+
+    @property
+    def queue(self) -> Queue:
+        return self.resources.queues.tryon
+
+    # -- intake ------------------------------------------------------------------------------------
+
+    async def load_image(self, value: bytes | str, field: str) -> NormalizedImage:
+        """An uploaded file (bytes) or a JSON value (https URL, data URI, base64) as a clean image."""
+        if isinstance(value, str):
+            reference = parse_image_reference(
+                value, limits=self.limits, field=field, allow_http=self.fetch_policy.allow_http
+            )
+            if isinstance(reference, ImageUrl):
+                value = await fetch_image(
+                    reference.url, limits=self.limits, policy=self.fetch_policy, client=self.http, field=field
+                )
+            else:
+                value = reference.data
+        async with self._decoding:
+            return await normalize_image_async(value, self.limits, field=field)
+
+    # -- accepting jobs ----------------------------------------------------------------------------
+
+    async def submit(
+        self,
+        principal: Principal,
+        submission: Submission,
+        *,
+        idempotency_key: str | None = None,
+        client: dict[str, Any] | None = None,
+    ) -> tuple[TryOnJob, bool]:
+        """Accept one job. Returns the job and whether it is a replay of an earlier request."""
+        fingerprint = submission.fingerprint()
+        if idempotency_key:
+            existing = await self._by_idempotency_key(principal.user.id, idempotency_key)  # type: ignore[arg-type]
+            if existing is not None:
+                return _replay(existing, fingerprint), True
+        try:
+            [job] = await self._accept(
+                principal, [submission], idempotency_key=idempotency_key, fingerprint=fingerprint, client=client
+            )
+        except DuplicateKeyError:
+            # A concurrent request with the same key won the race; nothing was charged for this one.
+            existing = await self._by_idempotency_key(principal.user.id, idempotency_key or "")  # type: ignore[arg-type]
+            if existing is None:
+                raise
+            return _replay(existing, fingerprint), True
+        return job, False
+
+    async def submit_batch(
+        self, principal: Principal, submissions: list[Submission], *, client: dict[str, Any] | None = None
+    ) -> list[TryOnJob]:
+        """Accept many jobs at once: all are charged together, or none is created."""
+        if not 1 <= len(submissions) <= MAX_BATCH:
+            raise InvalidInput(f"A batch has 1 to {MAX_BATCH} items.", code="invalid_batch", field="items")
+        return await self._accept(principal, submissions, idempotency_key=None, fingerprint=None, client=client)
+
+    async def _by_idempotency_key(self, account_id: PydanticObjectId, key: str) -> TryOnJob | None:
+        return await TryOnJob.find_one(TryOnJob.account_id == account_id, TryOnJob.idempotency_key == key)
+
+    async def _accept(
+        self,
+        principal: Principal,
+        submissions: list[Submission],
+        *,
+        idempotency_key: str | None,
+        fingerprint: str | None,
+        client: dict[str, Any] | None,
+    ) -> list[TryOnJob]:
+        user = principal.user
+        config = await self.config.current()
+        for submission in submissions:
+            check_options(submission.options, has_bottom=submission.bottom is not None, user=user)
+        limit = user.max_jobs_in_flight or config.max_jobs_in_flight
+        in_flight = await TryOnJob.find({"account_id": user.id, "status": {"$in": list(IN_FLIGHT)}}).count()
+        if in_flight + len(submissions) > limit:
+            raise RateLimited(
+                f"At most {limit} try-ons can be in progress at once for this account; wait for some to finish.",
+                code="concurrency_limited",
+                retry_after=5,
+            )
+        batch_id = str(PydanticObjectId()) if len(submissions) > 1 else None
+        jobs = [
+            self._new_job(principal, s, config, idempotency_key, fingerprint, batch_id, client or {})
+            for s in submissions
+        ]
+        costs = [config.credit_costs[s.options.mode] * s.options.samples for s in submissions]
+
+        async def charge_and_create(session: AsyncClientSession) -> None:
+            charge = await self.credits.spend(
+                session,
+                user.id,  # type: ignore[arg-type]
+                sum(costs),
+                job_ids=[job.oid for job in jobs],
+                description=_describe(submissions),
+            )
+            # Split the charge over the jobs, free credits first, so each refund returns its own part.
+            free_left = charge.free
+            for job, cost in zip(jobs, costs, strict=True):
+                job.credits_charged = cost
+                job.charged_free = min(free_left, cost)
+                job.charged_purchased = cost - job.charged_free
+                free_left -= job.charged_free
+            for job in jobs:  # one by one: a duplicate idempotency key surfaces as DuplicateKeyError
+                await job.insert(session=session)
+
+        await in_transaction(self.resources.mongo, charge_and_create)
+        for job, submission in zip(jobs, submissions, strict=True):
+            await self._store_inputs_and_enqueue(job, submission)
+        return jobs
+
+    def _new_job(
+        self,
+        principal: Principal,
+        submission: Submission,
+        config: RuntimeConfig,
+        idempotency_key: str | None,
+        fingerprint: str | None,
+        batch_id: str | None,
+        client: dict[str, Any],
+    ) -> TryOnJob:
+        options = submission.options
+        job_id = PydanticObjectId()
+        inputs = {
+            "person": _input_key(job_id, "person", submission.person),
+            "garment": _input_key(job_id, "garment", submission.garment),
+        }
+        if submission.bottom is not None:
+            inputs["bottom"] = _input_key(job_id, "bottom", submission.bottom)
+        return TryOnJob(
+            id=job_id,
+            account_id=principal.user.id,
+            api_key_id=principal.api_key.id if principal.api_key else None,
+            mode=options.mode,
+            samples=options.samples,
+            seed=options.seed if options.seed is not None else int.from_bytes(job_id.binary[-4:]) % 2**31,
+            output_format=options.output_format,
+            quality=options.quality,
+            garment_photo_type=options.garment_photo_type,
+            inputs=inputs,
+            idempotency_key=idempotency_key,
+            request_hash=fingerprint,
+            batch_id=batch_id,
+            client=client,
+            max_attempts=config.max_attempts,
+        )
+
+    async def _store_inputs_and_enqueue(self, job: TryOnJob, submission: Submission) -> None:
+        images = {"person": submission.person, "garment": submission.garment, "bottom": submission.bottom}
+        try:
+            for role, key in job.inputs.items():
+                image = images[role]
+                assert image is not None
+                await self.blobs.put(key, image.data, image.media_type)
+            await TryOnJob.get_pymongo_collection().update_one({"_id": job.id}, {"$set": {"inputs_stored": True}})
+            job.inputs_stored = True
+        except Exception as exc:
+            log.exception("storing try-on inputs failed", job_id=str(job.id))
+            await self.fail(
+                job.oid,
+                JobError(code="storage_failed", detail=f"Could not store the images: {exc}"),
+                from_status=JobStatus.QUEUED,
+            )
+            raise
+        await self.enqueue(job)
+
+    async def enqueue(self, job: TryOnJob, *, delay_s: float = 0) -> None:
+        """Queue a job's next attempt. The SAQ key names the attempt, so enqueueing twice is harmless."""
+        config = await self.config.current()
+        await self.queue.enqueue(
+            "run_tryon",
+            key=f"tryon:{job.id}:{job.attempts}",
+            job_id=str(job.id),
+            timeout=config.timeout_s * job.samples + 30,
+            retries=1,  # retries are ours: a new attempt is a new SAQ job
+            scheduled=int(time.time() + delay_s) if delay_s else 0,
+        )
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def get(self, account_id: PydanticObjectId, job_id: str) -> TryOnJob:
+        object_id = parse_object_id(job_id)
+        job = (
+            await TryOnJob.find_one(TryOnJob.id == object_id, TryOnJob.account_id == account_id) if object_id else None
+        )
+        if job is None:
+            raise NotFound("No such try-on.", code="tryon_not_found")
+        return job
+
+    async def history(
+        self, account_id: PydanticObjectId, filters: HistoryFilter, *, cursor: str | None, limit: int
+    ) -> tuple[list[TryOnJob], str | None]:
+        query: dict[str, Any] = {"account_id": account_id, **after_cursor(cursor)}
+        if filters.mode:
+            query["mode"] = filters.mode
+        if filters.status:
+            query["status"] = filters.status
+        if filters.since or filters.until:
+            query["created_at"] = {
+                **({"$gte": filters.since} if filters.since else {}),
+                **({"$lt": filters.until} if filters.until else {}),
+            }
+            if "$or" in query:  # combine the cursor's condition with the date range
+                query = {"$and": [{k: v for k, v in query.items() if k != "$or"}, {"$or": query["$or"]}]}
+        fetched = await TryOnJob.find(query).sort(NEWEST_FIRST).limit(limit + 1).to_list()  # type: ignore[arg-type]
+        return page_cursor(fetched, limit)
+
+    async def result_images(self, job: TryOnJob) -> list[tuple[StoredImage, bytes]]:
+        if job.status != JobStatus.COMPLETED:
+            raise Conflict(
+                f"The try-on is {job.status.value}; results exist once it is completed.",
+                code="tryon_not_completed",
+                status=job.status.value,
+            )
+        if not job.results:
+            raise NotFound("The results of this try-on have expired or were deleted.", code="results_gone")
+        return [(image, await self.blobs.get(image.key)) for image in job.results]
+
+    # -- signed result URLs ------------------------------------------------------------------------
+
+    def _signature(self, job_id: str, index: int, expires: int) -> str:
+        message = f"tryon-result:{job_id}:{index}:{expires}".encode()
+        return hmac.new(self.settings.resolved_secret_key().encode(), message, hashlib.sha256).hexdigest()
+
+    def result_url(self, job: TryOnJob, index: int, *, now: float | None = None) -> str:
+        expires = int((now or time.time()) + RESULT_URL_TTL_S)
+        signature = self._signature(str(job.id), index, expires)
+        return f"/api/v1/tryon/{job.id}/result/{index}?expires={expires}&signature={signature}"
+
+    async def signed_result(self, job_id: str, index: int, expires: int, signature: str) -> tuple[StoredImage, bytes]:
+        """The result image a signed URL points at; the URL is the only credential."""
+        valid = hmac.compare_digest(self._signature(job_id, index, expires), signature)
+        if not valid or expires < time.time():
+            raise Forbidden(
+                "This result link is invalid or has expired; ask the API for a new one.", code="invalid_result_link"
+            )
+        object_id = parse_object_id(job_id)
+        job = await TryOnJob.get(object_id) if object_id else None
+        if job is None or job.status != JobStatus.COMPLETED or not 0 <= index < len(job.results):
+            raise NotFound("The result is gone.", code="results_gone")
+        image = job.results[index]
+        return image, await self.blobs.get(image.key)
+
+    # -- cancel and delete -------------------------------------------------------------------------
+
+    async def cancel(self, account_id: PydanticObjectId, job_id: str) -> TryOnJob:
+        job = await self.get(account_id, job_id)
+        if job.status != JobStatus.QUEUED:
+            raise Conflict(
+                f"Only queued try-ons can be canceled; this one is {job.status.value}.", code="tryon_not_cancelable"
+            )
+        ended = await self._end(
+            job.oid,
+            JobStatus.QUEUED,
+            JobStatus.CANCELED,
+            JobError(code="canceled", detail="Canceled by the account."),
+            refund=True,
+        )
+        if not ended:
+            raise Conflict("The try-on started meanwhile; it can no longer be canceled.", code="tryon_not_cancelable")
+        return await self.get(account_id, job_id)
+
+    async def delete(self, account_id: PydanticObjectId, job_id: str) -> None:
+        """Remove a job and its images. A queued job is canceled (and refunded) first."""
+        job = await self.get(account_id, job_id)
+        if job.status == JobStatus.PROCESSING:
+            raise Conflict("The try-on is being generated; delete it once it has finished.", code="tryon_in_progress")
+        if job.status == JobStatus.QUEUED:
+            await self.cancel(account_id, job_id)
+        await self.blobs.delete_prefix(f"results/{job.id}/")
+        await self.blobs.delete_prefix(f"inputs/{job.id}/")
+        await TryOnJob.find_one(TryOnJob.id == job.id).delete()
+
+    # -- running (worker side) -----------------------------------------------------------------------
+
+    async def process(self, job_id: str) -> None:
+        """Run one attempt of a job. Safe to call twice: only one caller can claim the attempt."""
+        now = utcnow()
+        claimed = await TryOnJob.get_pymongo_collection().find_one_and_update(
+            {"_id": PydanticObjectId(job_id), "status": JobStatus.QUEUED, "inputs_stored": True},
+            {"$set": {"status": JobStatus.PROCESSING, "started_at": now, "heartbeat_at": now}, "$inc": {"attempts": 1}},
+            return_document=True,
+        )
+        if claimed is None:
+            return
+        job = TryOnJob.model_validate(claimed)
+        await self._publish(job.oid, JobStatus.PROCESSING)
+        config = await self.config.current()
+        try:
+            results = await self._generate(job, config)
+        except EngineError as exc:
+            await self._after_failure(job, JobError(code=exc.code, detail=exc.detail), transient=exc.transient)
+            return
+        except TimeoutError:
+            await self._after_failure(
+                job,
+                JobError(code="engine_timeout", detail=f"The engine took longer than {config.timeout_s} s."),
+                transient=True,
+            )
+            return
+        except Exception as exc:  # an engine crash: retried like a transient error, then failed
+            log.exception("try-on attempt crashed", job_id=job_id)
+            await self._after_failure(job, JobError(code="engine_failed", detail=type(exc).__name__), transient=True)
+            return
+        await self._complete(job, results)
+
+    async def _generate(self, job: TryOnJob, config: RuntimeConfig) -> list[StoredImage]:
+        engine_name = self._engine_name(config)
+        engine = self._engine(engine_name, config)
+        prompt = await self.prompts.active(job.mode)
+        inputs = {role: await self.blobs.get(key) for role, key in job.inputs.items()}
+        results = []
+        for index in range(job.samples):
+            output = await asyncio.wait_for(
+                engine.generate(
+                    TryOnInput(
+                        mode=TryOnMode(job.mode),
+                        person=inputs["person"],
+                        garment=inputs["garment"],
+                        bottom=inputs.get("bottom"),
+                        garment_photo_type=GarmentPhotoType(job.garment_photo_type),
+                        seed=job.seed + index,
+                        quality=Quality(job.quality),
+                        output_format=OutputFormat(job.output_format),
+                        prompt=prompt.text if prompt else None,
+                    )
+                ),
+                timeout=config.timeout_s,
+            )
+            key = f"results/{job.id}/{index}.{EXTENSIONS.get(output.media_type, 'png')}"
+            await self.blobs.put(key, output.image, output.media_type)
+            results.append(StoredImage(key=key, media_type=output.media_type, width=output.width, height=output.height))
+            await TryOnJob.get_pymongo_collection().update_one(
+                {"_id": job.id, "status": JobStatus.PROCESSING},
+                {
+                    "$set": {
+                        "heartbeat_at": utcnow(),
+                        "engine": engine_name,
+                        "prompt_version": prompt.version if prompt else None,
+                    }
+                },
+            )
+        return results
+
+    def _engine_name(self, config: RuntimeConfig) -> str:
+        if config.engine != "auto":
+            return config.engine
+        return "openai" if self.settings.openai_api_key else "local"
+
+    def _engine(self, name: str, config: RuntimeConfig) -> TryOnEngine:
+        options: dict[str, Any] = {}
+        if name == "openai":
+            options = {
+                "api_key": self.settings.openai_api_key,
+                "base_url": self.settings.openai_base_url,
+                "model": config.model,
+                "timeout_s": config.timeout_s,
+                "size": config.size,
+            }
+        cache_key = (name, *sorted(options.items()))
+        if cache_key not in self._engines:
+            self._engines[cache_key] = create_engine(name, **options)
+        return self._engines[cache_key]
+
+    async def _complete(self, job: TryOnJob, results: list[StoredImage]) -> None:
+        now = utcnow()
+
+        async def finish(session: AsyncClientSession) -> bool:
+            updated = await TryOnJob.get_pymongo_collection().update_one(
+                {"_id": job.id, "status": JobStatus.PROCESSING},
+                {
+                    "$set": {
+                        "status": JobStatus.COMPLETED,
+                        "completed_at": now,
+                        "error": None,
+                        "results": [r.model_dump() for r in results],
+                        "results_expire_at": now + timedelta(days=self.settings.result_retention_days),
+                    }
+                },
+                session=session,
+            )
+            if updated.modified_count != 1:
+                return False
+            await DomainEvent(
+                account_id=job.account_id, type=TRYON_COMPLETED, data=_event_data(job, JobStatus.COMPLETED)
+            ).insert(session=session)
+            return True
+
+        if await in_transaction(self.resources.mongo, finish):
+            await self.blobs.delete_prefix(f"inputs/{job.id}/")
+            await self._publish(job.oid, JobStatus.COMPLETED)
+        else:  # the sweeper ended this attempt meanwhile: our results are not the job's
+            await self.blobs.delete_prefix(f"results/{job.id}/")
+
+    async def _after_failure(self, job: TryOnJob, error: JobError, *, transient: bool) -> None:
+        if transient and job.attempts < job.max_attempts:
+            await self.retry(job, error)
+        else:
+            await self.fail(job.oid, error, from_status=JobStatus.PROCESSING)
+
+    async def retry(self, job: TryOnJob, error: JobError) -> None:
+        """Put a job back in the queue for another attempt, with exponential backoff."""
+        updated = await TryOnJob.get_pymongo_collection().find_one_and_update(
+            {"_id": job.id, "status": JobStatus.PROCESSING, "attempts": job.attempts},
+            {"$set": {"status": JobStatus.QUEUED, "error": error.model_dump()}},
+            return_document=True,
+        )
+        if updated is not None:
+            log.warning("try-on attempt failed; retrying", job_id=str(job.id), code=error.code, attempt=job.attempts)
+            await self._publish(job.oid, JobStatus.QUEUED)
+            await self.enqueue(TryOnJob.model_validate(updated), delay_s=min(2**job.attempts, 60))
+
+    async def fail(self, job_id: PydanticObjectId, error: JobError, *, from_status: JobStatus) -> bool:
+        return await self._end(job_id, from_status, JobStatus.FAILED, error, refund=True)
+
+    async def _end(
+        self, job_id: PydanticObjectId, from_status: JobStatus, to_status: JobStatus, error: JobError, *, refund: bool
+    ) -> bool:
+        """Move a job to failed/canceled, refund it and record the event, all in one transaction."""
+
+        async def end(session: AsyncClientSession) -> TryOnJob | None:
+            before = await TryOnJob.get_pymongo_collection().find_one_and_update(
+                {"_id": job_id, "status": from_status},
+                {
+                    "$set": {
+                        "status": to_status,
+                        "error": error.model_dump(),
+                        "completed_at": utcnow(),
+                        "refunded": refund,
+                    }
+                },
+                session=session,
+            )
+            if before is None:
+                return None
+            job: TryOnJob = TryOnJob.model_validate(before)
+            if refund:
+                await self.credits.refund_in(
+                    session,
+                    job.account_id,
+                    job_id=job_id,
+                    free=job.charged_free,
+                    purchased=job.charged_purchased,
+                    reason=f"try-on {job_id} {to_status.value} ({error.code})",
+                )
+            if to_status == JobStatus.FAILED:
+                await DomainEvent(
+                    account_id=job.account_id,
+                    type=TRYON_FAILED,
+                    data={**_event_data(job, to_status), "error": error.model_dump()},
+                ).insert(session=session)
+            return job
+
+        if await in_transaction(self.resources.mongo, end) is None:
+            return False
+        await self.blobs.delete_prefix(f"inputs/{job_id}/")
+        await self._publish(job_id, to_status)
+        return True
+
+    async def _publish(self, job_id: PydanticObjectId, status: JobStatus) -> None:
+        await self.resources.redis.publish(f"{STATUS_CHANNEL}{job_id}", status.value)
+
+    # -- maintenance (cron) ------------------------------------------------------------------------
+
+    async def sweep(self, *, stale_after_s: float | None = None, requeue_after_s: float = 120) -> dict[str, int]:
+        """Find jobs a crash left behind: attempts with no heartbeat (worker died) are retried or failed
+        and refunded; queued jobs whose queue entry was lost (Redis restarted) are queued again."""
+        config = await self.config.current()
+        stale = stale_after_s if stale_after_s is not None else config.timeout_s + 60
+        now = utcnow()
+        counts = {"retried": 0, "failed": 0, "requeued": 0}
+        stuck = await TryOnJob.find(
+            {"status": JobStatus.PROCESSING, "heartbeat_at": {"$lt": now - timedelta(seconds=stale)}}
+        ).to_list()
+        for job in stuck:
+            error = JobError(code="worker_lost", detail="The worker running this try-on stopped.")
+            if job.attempts < job.max_attempts:
+                await self.retry(job, error)
+                counts["retried"] += 1
+            elif await self.fail(job.oid, error, from_status=JobStatus.PROCESSING):
+                counts["failed"] += 1
+        waiting = await TryOnJob.find(
+            {"status": JobStatus.QUEUED, "created_at": {"$lt": now - timedelta(seconds=requeue_after_s)}}
+        ).to_list()
+        for job in waiting:
+            if not job.inputs_stored:
+                if await self.fail(
+                    job.oid,
+                    JobError(code="storage_failed", detail="The images were never stored."),
+                    from_status=JobStatus.QUEUED,
+                ):
+                    counts["failed"] += 1
+                continue
+            queued = await self.queue.job(f"tryon:{job.id}:{job.attempts}")
+            if queued is None or queued.completed:
+                await self.queue.enqueue(
+                    "run_tryon",
+                    key=f"tryon:{job.id}:{job.attempts}:{int(now.timestamp())}",
+                    job_id=str(job.id),
+                    timeout=config.timeout_s * job.samples + 30,
+                    retries=1,
+                )
+                counts["requeued"] += 1
+        return counts
+
+    async def purge_expired_results(self) -> int:
+        """Delete result images past their retention; the job stays, marked without results."""
+        expired = await TryOnJob.find({"results_expire_at": {"$lt": utcnow()}}).limit(500).to_list()
+        for job in expired:
+            await self.blobs.delete_prefix(f"results/{job.id}/")
+            await TryOnJob.get_pymongo_collection().update_one(
+                {"_id": job.id}, {"$set": {"results": [], "results_expire_at": None}}
+            )
+        return len(expired)
+
+
+def _replay(existing: TryOnJob, fingerprint: str) -> TryOnJob:
+    if existing.request_hash != fingerprint:
+        raise InvalidInput(
+            "This Idempotency-Key was used for a different request; use a new key for a new try-on.",
+            code="idempotency_key_reused",
+        )
+    return existing
+
+
+def _input_key(job_id: PydanticObjectId, role: str, image: NormalizedImage) -> str:
+    return f"inputs/{job_id}/{role}.{EXTENSIONS.get(image.media_type, 'png')}"
+
+
+def _describe(submissions: list[Submission]) -> str:
+    if len(submissions) == 1:
+        options = submissions[0].options
+        return f"Try-on ({options.mode}, {options.samples} sample{'s' if options.samples > 1 else ''})"
+    return f"Batch of {len(submissions)} try-ons"
+
+
+def _event_data(job: TryOnJob, status: JobStatus) -> dict[str, Any]:
+    return {
+        "tryon_id": str(job.id),
+        "status": status.value,
+        "mode": job.mode,
+        "batch_id": job.batch_id,
+        "credits_charged": job.credits_charged,
+        "status_url": f"/api/v1/tryon/{job.id}",
+    }
