@@ -30,18 +30,29 @@ from trailroom.core.config import Settings
 from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.models import User
 from trailroom.domain.credits.models import TransactionKind
-from trailroom.domain.services import open_services
 from trailroom.embedded.process import free_port
 from trailroom.embedded.services import start_mongo, start_redis
 from trailroom.server.app import create_app
 from trailroom.worker.main import TrailRoomWorker
 
 STARTS: dict[str, float] = {}
+ENOUGH = asyncio.Event()  # set once STARTS holds `expected` entries
+expected = 0
 
 
 async def probe(ctx: dict[str, Any], *, sent: float) -> None:
     """The job the benchmark dispatches: it only records when it started."""
     STARTS[ctx["job"].key] = time.time() - sent
+    if len(STARTS) >= expected:
+        ENOUGH.set()
+
+
+async def started(count: int) -> None:
+    global expected
+    expected = count
+    if len(STARTS) < count:
+        ENOUGH.clear()
+        await ENOUGH.wait()
 
 
 def summary(values: list[float]) -> str:
@@ -61,13 +72,11 @@ async def bench_dispatch(settings: Settings, jobs: int) -> None:
         for i in range(jobs):  # idle: one at a time
             job: Job | None = await queue.enqueue("probe", key=f"idle-{i}", sent=time.time())
             assert job is not None
-            while job.key not in STARTS:
-                await asyncio.sleep(0.0005)
+            await started(i + 1)
         idle = list(STARTS.values())
         STARTS.clear()
         await asyncio.gather(*(queue.enqueue("probe", key=f"burst-{i}", sent=time.time()) for i in range(jobs)))
-        while len(STARTS) < jobs:
-            await asyncio.sleep(0.01)
+        await started(jobs)
         burst = list(STARTS.values())
         await worker.stop()
         await asyncio.gather(task, return_exceptions=True)
@@ -85,15 +94,16 @@ async def bench_submissions(settings: Settings, submissions: int, concurrency: i
     app = create_app(settings, configure_logs=False)
     server = uvicorn.Server(uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no event for this
         await asyncio.sleep(0.05)
     services = app.state.services
     base = f"http://{settings.host}:{settings.port}"
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         email = f"bench-{int(time.time())}@example.com"
         password = "Bench-Password-1"
-        await client.post("/api/v1/auth/register", json={"email": email, "password": password, "name": "Bench",
-                                                         "accept_terms": True})
+        await client.post(
+            "/api/v1/auth/register", json={"email": email, "password": password, "name": "Bench", "accept_terms": True}
+        )
         user = await User.find_one(User.email == email)
         assert user is not None
         await services.credits.add(user.id, submissions, kind=TransactionKind.PURCHASE, description="bench")
@@ -117,8 +127,10 @@ async def bench_submissions(settings: Settings, submissions: int, concurrency: i
     server.should_exit = True
     await serving
     accepted = codes.count(202)
-    print(f"submissions       {accepted}/{submissions} accepted in {elapsed:.1f} s = {accepted / elapsed:.1f} /s "
-          f"at concurrency {concurrency}")
+    print(
+        f"submissions       {accepted}/{submissions} accepted in {elapsed:.1f} s = {accepted / elapsed:.1f} /s "
+        f"at concurrency {concurrency}"
+    )
     print(f"submission time   {summary(latencies)}")
 
 
@@ -134,9 +146,14 @@ async def main() -> None:
         redis = start_redis(data, persist=False)
         try:
             settings = Settings(
-                _env_file=None,  # type: ignore[call-arg]
-                env="test", mongodb_uri=mongo.uri, redis_url=redis.url, mongodb_database="bench", data_dir=data,
-                port=free_port(), secret_key="bench-secret-key-long-enough-for-hs256-signing-ok",
+                _env_file=None,
+                env="test",
+                mongodb_uri=mongo.uri,
+                redis_url=redis.url,
+                mongodb_database="bench",
+                data_dir=data,
+                port=free_port(),
+                secret_key="bench-secret-key-long-enough-for-hs256-signing-ok",
                 log_level="WARNING",
             )
             await bench_dispatch(settings, args.jobs)

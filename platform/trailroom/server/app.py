@@ -17,9 +17,9 @@ from trailroom.core.resources import Resources, open_resources
 from trailroom.domain.accounts.controllers import ApiKeyController, AuthController
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
 from trailroom.domain.credits.controllers import CreditsController
-from trailroom.domain.services import open_services
 from trailroom.domain.prompts.controllers import PromptAdminController
 from trailroom.domain.runtime_config.controllers import AISettingsController
+from trailroom.domain.services import open_services
 from trailroom.domain.system.controllers import HealthController
 from trailroom.domain.tryon.controllers import TryOnController, TryOnResultController
 from trailroom.server.openapi import openapi_config
