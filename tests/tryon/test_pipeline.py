@@ -541,3 +541,28 @@ async def test_image_url_inputs_are_fetched(
     refused = await client.post("/api/v1/tryon", headers=account.auth, json=private)
     assert refused.status_code == 422
     assert refused.json()["code"] == "image_url_forbidden"
+
+
+async def test_results_are_purged_after_their_retention(
+    client: httpx.AsyncClient,
+    services: Services,
+    account: Account,
+    use_scripted: ScriptedEngine,
+    person_png: bytes,
+    garment_png: bytes,
+) -> None:
+    job_id = (await client.post("/api/v1/tryon", headers=account.auth, json=payload(person_png, garment_png))).json()[
+        "id"
+    ]
+    async with running_workers(services):
+        done = await wait_for(job_id, JobStatus.COMPLETED)
+    assert done.results_expire_at is not None
+    assert await services.tryon.purge_expired_results() == 0  # not yet due
+    await TryOnJob.get_pymongo_collection().update_one(
+        {"_id": done.id}, {"$set": {"results_expire_at": done.results_expire_at.replace(year=2000)}}
+    )
+    assert await services.tryon.purge_expired_results() == 1
+    assert not await services.tryon.blobs.exists(done.results[0].key)
+    gone = await client.get(f"/api/v1/tryon/{job_id}/base64", headers=account.auth)
+    assert gone.status_code == 404
+    assert gone.json()["code"] == "results_gone"

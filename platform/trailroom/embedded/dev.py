@@ -192,7 +192,7 @@ class DevStack:
             lines += [
                 f"  Demo login       {demo.email} / {demo.password}",
                 f"  Demo secret key  {demo.secret_key}",
-                f"  Try it           curl -H 'Authorization: Bearer {demo.secret_key}' {base}/api/v1/auth/me",
+                f"  Try it           curl -H 'Authorization: Bearer {demo.secret_key}' {base}/api/v1/credits",
             ]
         lines += ["Press Ctrl-C to stop.", ""]
         return "\n".join(lines)
