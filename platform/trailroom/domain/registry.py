@@ -5,6 +5,7 @@ from __future__ import annotations
 from beanie import Document
 
 from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
+from trailroom.domain.analytics.models import UsageEvent, UsageHourly
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
 from trailroom.domain.prompts.models import PromptTemplate
@@ -13,4 +14,7 @@ from trailroom.domain.tryon.models import TryOnJob
 
 
 def document_models() -> list[type[Document]]:
-    return [User, RefreshToken, ApiKey, CreditTransaction, DomainEvent, RuntimeConfig, PromptTemplate, TryOnJob]
+    return [
+        User, RefreshToken, ApiKey, CreditTransaction, DomainEvent, RuntimeConfig, PromptTemplate, TryOnJob,
+        UsageEvent, UsageHourly,
+    ]

@@ -19,6 +19,8 @@ from trailroom.core.resources import Resources
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.security import AccessTokens
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
+from trailroom.domain.analytics.recorder import UsageRecorder
+from trailroom.domain.analytics.services import AnalyticsService
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
@@ -35,6 +37,8 @@ class Services:
     credits: CreditService
     prompts: PromptService
     tryon: TryOnService
+    analytics: AnalyticsService
+    usage: UsageRecorder
 
 
 def build_services(resources: Resources, http: httpx.AsyncClient, image_http: httpx.AsyncClient) -> Services:
@@ -54,6 +58,8 @@ def build_services(resources: Resources, http: httpx.AsyncClient, image_http: ht
         credits=credits,
         prompts=prompts,
         tryon=TryOnService(resources, credits, runtime_config, prompts, blobs, image_http),
+        analytics=AnalyticsService(),
+        usage=UsageRecorder(),
     )
 
 

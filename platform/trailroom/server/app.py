@@ -16,6 +16,8 @@ from trailroom.core.logging import configure_logging
 from trailroom.core.resources import Resources, open_resources
 from trailroom.domain.accounts.controllers import ApiKeyController, AuthController
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
+from trailroom.domain.analytics.controllers import AnalyticsController
+from trailroom.domain.analytics.middleware import UsageMiddleware
 from trailroom.domain.credits.controllers import CreditsController
 from trailroom.domain.prompts.controllers import PromptAdminController
 from trailroom.domain.runtime_config.controllers import AISettingsController
@@ -49,7 +51,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         async with open_resources(settings) as resources, open_services(resources) as services:
             app.state.resources = resources
             app.state.services = services
-            yield
+            services.usage.start()
+            try:
+                yield
+            finally:
+                await services.usage.stop()
 
     return Litestar(
         route_handlers=[
@@ -61,6 +67,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             TryOnResultController,
             PromptAdminController,
             AISettingsController,
+            AnalyticsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],
@@ -69,7 +76,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             "resources": Provide(_resources, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
         },
-        middleware=[RequestContextMiddleware(), AuthenticationMiddleware()],
+        # Outermost first: request ids, then usage counting around authentication and the handler.
+        middleware=[RequestContextMiddleware(), UsageMiddleware(), AuthenticationMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         # Logging is configured once by `configure_logging`; Litestar must not install its own.

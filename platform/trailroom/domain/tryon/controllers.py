@@ -20,6 +20,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from trailroom.core.errors import InvalidInput
 from trailroom.domain.accounts.guards import ALLOW_PUBLISHABLE, principal_of, requires_account
+from trailroom.domain.analytics.middleware import CREDITS_USED
 from trailroom.domain.tryon.models import TERMINAL, JobStatus, TryOnJob
 from trailroom.domain.tryon.schemas import (
     Base64Image,
@@ -156,6 +157,8 @@ class TryOnController(Controller):
         headers = {"Location": f"/api/v1/tryon/{job.id}"}
         if replayed:
             headers["Idempotent-Replayed"] = "true"
+        else:
+            request.state[CREDITS_USED] = job.credits_charged
         return Response(self._respond(tryon, job), status_code=HTTP_202_ACCEPTED, headers=headers)
 
     @post(
@@ -181,6 +184,7 @@ class TryOnController(Controller):
                 images["bottom_image"] = item.bottom_image
             submissions.append(await self._submission(tryon, {"mode": item.mode or parsed.mode, **shared}, images))
         jobs = await tryon.submit_batch(principal_of(request), submissions, client=_client_info(request))
+        request.state[CREDITS_USED] = sum(job.credits_charged for job in jobs)
         return BatchResponse(batch_id=jobs[0].batch_id, jobs=[self._respond(tryon, job) for job in jobs])
 
     @get("/history", summary="Past try-ons, newest first, with filters")

@@ -1,0 +1,1 @@
+"""Usage analytics: every API call made with a key or a user token, counted per hour, queried by period."""
