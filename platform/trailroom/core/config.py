@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Sessions: short-lived access tokens, rotating refresh tokens.
     access_token_ttl_s: int = Field(default=900, ge=60, le=86_400)
     refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    # How long an API process may reuse an API key's lookup (key and account) before reading it again.
+    auth_cache_ttl_s: float = Field(default=2.0, ge=0, le=60)
     # Rate limits (token buckets): requests per minute per API key, and sign-in abuse limits.
     api_key_requests_per_minute: int = Field(default=600, ge=1)
     login_attempts_per_ip_per_minute: int = Field(default=20, ge=1)

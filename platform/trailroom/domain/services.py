@@ -46,14 +46,17 @@ def build_services(resources: Resources, http: httpx.AsyncClient, image_http: ht
     limiter = RateLimiter(resources.redis)
     tokens = AccessTokens(settings.resolved_secret_key(), timedelta(seconds=settings.access_token_ttl_s))
     runtime_config = RuntimeConfigService()
-    credits = CreditService(resources.mongo, runtime_config, settings.free_daily_credits)
+    api_keys = ApiKeyService(resources.redis, limiter, settings.auth_cache_ttl_s)
+    credits = CreditService(
+        resources.mongo, runtime_config, settings.free_daily_credits, on_change=api_keys.forget_user
+    )
     prompts = PromptService(resources.mongo)
     blobs = LocalBlobStore(settings.blob_root)
     return Services(
         resources=resources,
         runtime_config=runtime_config,
         accounts=AccountService(settings, tokens, limiter),
-        api_keys=ApiKeyService(resources.redis, limiter),
+        api_keys=api_keys,
         google=GoogleSignIn(settings, resources.redis, http),
         credits=credits,
         prompts=prompts,

@@ -266,9 +266,17 @@ class AccountService:
 
 
 class ApiKeyService:
-    def __init__(self, redis: Redis, limiter: RateLimiter) -> None:
+    """API keys. Authentication is the hot path of every merchant call: a key's lookup (key and
+    account) is kept in process memory for `cache_ttl_s` seconds. Revoking, regenerating or a
+    balance change made in this process evict it at once; other changes (a suspension), and any
+    change made by another process, are seen within `cache_ttl_s` (2 s by default)."""
+
+    def __init__(self, redis: Redis, limiter: RateLimiter, cache_ttl_s: float = 2.0) -> None:
         self.redis = redis
         self.limiter = limiter
+        self.cache_ttl_s = cache_ttl_s
+        self._cache: dict[str, tuple[float, ApiKey, User]] = {}
+        self._touched: dict[str, float] = {}
 
     @staticmethod
     def _mint(kind: ApiKeyKind) -> tuple[str, str, str]:
@@ -312,6 +320,7 @@ class ApiKeyService:
     async def delete(self, user: User, key_id: str) -> None:
         key = await self._owned(user, key_id)
         await key.delete()
+        self.forget_key(key.key_hash)
         await self.redis.hdel(LAST_USED_KEY, str(key.id))
 
     async def regenerate(self, user: User, key_id: str) -> tuple[ApiKey, str]:
@@ -325,12 +334,17 @@ class ApiKeyService:
         )
         if updated is None:
             raise Conflict("The key changed while regenerating; try again.", code="concurrent_update")
+        self.forget_key(existing.key_hash)
         refreshed = await ApiKey.get(existing.id)
         assert refreshed is not None
         return refreshed, key
 
     async def authenticate(self, key: str) -> tuple[ApiKey, User]:
-        api_key = await ApiKey.find_one(ApiKey.key_hash == sha256_hex(key))
+        key_hash = sha256_hex(key)
+        cached = self._cache.get(key_hash)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_ttl_s:
+            return cached[1], cached[2]
+        api_key = await ApiKey.find_one(ApiKey.key_hash == key_hash)
         if api_key is None:
             raise Unauthenticated("The API key is not valid or has been revoked.", code="invalid_api_key")
         user = await User.get(api_key.user_id)
@@ -338,10 +352,28 @@ class ApiKeyService:
             raise Unauthenticated("The API key is not valid or has been revoked.", code="invalid_api_key")
         if not user.is_active:
             raise _suspended()
+        if self.cache_ttl_s > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[key_hash] = (time.monotonic(), api_key, user)
         return api_key, user
 
+    def forget_key(self, key_hash: str) -> None:
+        self._cache.pop(key_hash, None)
+
+    def forget_user(self, user_id: PydanticObjectId) -> None:
+        """Drop the cached lookups of an account (its balance or status changed)."""
+        for key_hash in [h for h, (_, _, user) in self._cache.items() if user.id == user_id]:
+            self._cache.pop(key_hash, None)
+
     async def touch(self, api_key: ApiKey) -> None:
-        await self.redis.hset(LAST_USED_KEY, str(api_key.id), repr(time.time()))
+        """Note that the key was used; at most every 10 s per key and process (minute precision suffices)."""
+        key_id = str(api_key.id)
+        now = time.monotonic()
+        if now - self._touched.get(key_id, -60.0) < 10:
+            return
+        self._touched[key_id] = now
+        await self.redis.hset(LAST_USED_KEY, key_id, repr(time.time()))
 
     async def _merge_last_used(self, keys: list[ApiKey]) -> None:
         if not keys:

@@ -13,6 +13,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -64,10 +65,22 @@ class TransactionPage:
 
 
 class CreditService:
-    def __init__(self, mongo: AsyncMongoClient[Any], config: RuntimeConfigService, free_daily: int) -> None:
+    def __init__(
+        self,
+        mongo: AsyncMongoClient[Any],
+        config: RuntimeConfigService,
+        free_daily: int,
+        on_change: Callable[[PydanticObjectId], None] | None = None,
+    ) -> None:
         self.mongo = mongo
         self.config = config
         self.free_daily = free_daily
+        # Told after a balance changed (and committed), so caches of the account can be dropped.
+        self._on_change = on_change
+
+    def changed(self, account_id: PydanticObjectId) -> None:
+        if self._on_change is not None:
+            self._on_change(account_id)
 
     def balance_of(self, user: User, now: datetime | None = None) -> Balance:
         """What the account can spend now (no database access: the day's grant is implied)."""
@@ -248,9 +261,11 @@ class CreditService:
             return entry
 
         try:
-            return await in_transaction(self.mongo, work)
+            entry = await in_transaction(self.mongo, work)
         except DuplicateKeyError:
             return None  # this reference was already credited
+        self.changed(account_id)
+        return entry
 
     async def grant_daily_to_all(self, day: str | None = None) -> int:
         """The midnight cron: grant the day's allowance to every account that has not had it."""

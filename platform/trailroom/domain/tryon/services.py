@@ -273,6 +273,7 @@ class TryOnService:
                 await job.insert(session=session)
 
         await in_transaction(self.resources.mongo, charge_and_create)
+        self.credits.changed(user.id)  # type: ignore[arg-type]
         for job, submission in zip(jobs, submissions, strict=True):
             await self._store_inputs_and_enqueue(job, submission)
         return jobs
@@ -619,8 +620,11 @@ class TryOnService:
                 ).insert(session=session)
             return job
 
-        if await in_transaction(self.resources.mongo, end) is None:
+        ended = await in_transaction(self.resources.mongo, end)
+        if ended is None:
             return False
+        if refund:
+            self.credits.changed(ended.account_id)
         await self.blobs.delete_prefix(f"inputs/{job_id}/")
         await self._publish(job_id, to_status)
         return True
