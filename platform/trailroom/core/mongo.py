@@ -43,4 +43,6 @@ def redact_uri(uri: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    """pymongo's message without its topology dump: the part a person can act on."""
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text.split(", Timeout:")[0].split(" Topology Description")[0][:200]

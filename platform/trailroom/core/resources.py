@@ -6,11 +6,12 @@ The API opens them in its lifespan, the worker in its startup hook, the tests on
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from trailroom.core.config import ConfigError, Settings
 from trailroom.core.mongo import init_documents, mongo_client
@@ -62,7 +63,10 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         try:
             yield Resources(settings=settings, mongo=mongo, redis=redis, queues=queues)
         finally:
-            await queues.disconnect()
+            # Closing must not fail a shutdown when a server already went away (e.g. Redis first).
+            with suppress(RedisError, OSError):
+                await queues.disconnect()
     finally:
-        await redis.aclose()
+        with suppress(RedisError, OSError):
+            await redis.aclose()
         await mongo.close()

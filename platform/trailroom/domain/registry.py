@@ -11,10 +11,21 @@ from trailroom.domain.events.models import DomainEvent
 from trailroom.domain.prompts.models import PromptTemplate
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.domain.tryon.models import TryOnJob
+from trailroom.domain.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 
 def document_models() -> list[type[Document]]:
     return [
-        User, RefreshToken, ApiKey, CreditTransaction, DomainEvent, RuntimeConfig, PromptTemplate, TryOnJob,
-        UsageEvent, UsageHourly,
+        User,
+        RefreshToken,
+        ApiKey,
+        CreditTransaction,
+        DomainEvent,
+        RuntimeConfig,
+        PromptTemplate,
+        TryOnJob,
+        UsageEvent,
+        UsageHourly,
+        WebhookEndpoint,
+        WebhookDelivery,
     ]

@@ -25,6 +25,7 @@ from trailroom.domain.credits.services import CreditService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
 from trailroom.domain.tryon.services import TryOnService
+from trailroom.domain.webhooks.services import WebhookService
 
 
 @dataclass
@@ -39,9 +40,12 @@ class Services:
     tryon: TryOnService
     analytics: AnalyticsService
     usage: UsageRecorder
+    webhooks: WebhookService
 
 
-def build_services(resources: Resources, http: httpx.AsyncClient, image_http: httpx.AsyncClient) -> Services:
+def build_services(
+    resources: Resources, http: httpx.AsyncClient, image_http: httpx.AsyncClient, webhook_http: httpx.AsyncClient
+) -> Services:
     settings = resources.settings
     limiter = RateLimiter(resources.redis)
     tokens = AccessTokens(settings.resolved_secret_key(), timedelta(seconds=settings.access_token_ttl_s))
@@ -63,6 +67,7 @@ def build_services(resources: Resources, http: httpx.AsyncClient, image_http: ht
         tryon=TryOnService(resources, credits, runtime_config, prompts, blobs, image_http),
         analytics=AnalyticsService(),
         usage=UsageRecorder(),
+        webhooks=WebhookService(resources, webhook_http),
     )
 
 
@@ -73,5 +78,6 @@ async def open_services(resources: Resources) -> AsyncIterator[Services]:
     async with (
         httpx.AsyncClient(follow_redirects=False, timeout=30) as http,
         httpx.AsyncClient(follow_redirects=False, timeout=30) as image_http,
+        httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=10) as webhook_http,
     ):
-        yield build_services(resources, http, image_http)
+        yield build_services(resources, http, image_http, webhook_http)

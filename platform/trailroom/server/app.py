@@ -24,6 +24,7 @@ from trailroom.domain.runtime_config.controllers import AISettingsController
 from trailroom.domain.services import open_services
 from trailroom.domain.system.controllers import HealthController
 from trailroom.domain.tryon.controllers import TryOnController, TryOnResultController
+from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_context import RequestContextMiddleware
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             PromptAdminController,
             AISettingsController,
             AnalyticsController,
+            WebhookController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],

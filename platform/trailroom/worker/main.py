@@ -17,6 +17,7 @@ from trailroom.domain.credits.jobs import grant_daily_credits
 from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
 from trailroom.domain.tryon.jobs import purge_expired_results, run_tryon, sweep_tryon_jobs
+from trailroom.domain.webhooks.jobs import deliver_due_webhooks, deliver_webhook_endpoint, dispatch_webhook_events
 from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
 
 log = get_logger("trailroom.worker")
@@ -30,6 +31,9 @@ FUNCTIONS: dict[str, list[Any]] = {
         grant_daily_credits,
         sweep_tryon_jobs,
         purge_expired_results,
+        dispatch_webhook_events,
+        deliver_webhook_endpoint,
+        deliver_due_webhooks,
     ],
 }
 
@@ -58,6 +62,8 @@ def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
         CronJob(grant_daily_credits, cron="0 0 * * *", timeout=3600),
         CronJob(sweep_tryon_jobs, cron="* * * * *", timeout=120),
         CronJob(purge_expired_results, cron="17 * * * *", timeout=600),
+        CronJob(dispatch_webhook_events, cron="* * * * *", timeout=300),
+        CronJob(deliver_due_webhooks, cron="* * * * *", timeout=60),
     ]
 
 

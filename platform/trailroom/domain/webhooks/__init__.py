@@ -1,0 +1,1 @@
+"""Webhooks: endpoints accounts register, signed deliveries of outbox events, retries and health."""

@@ -1,0 +1,1 @@
+"""Webhooks: endpoints, fan-out, signed in-order delivery, retries, SSRF, HTTP API."""
