@@ -11,6 +11,7 @@ import pytest
 
 from tests.fakes.engines import SCRIPTED, ScriptedEngine
 from tests.helpers import Account, signed_up
+from tests.webhooks.conftest import receiver  # noqa: F401 - a webhook receiver for the try-on tests
 from trailroom.domain.accounts.models import User
 from trailroom.domain.credits.models import TransactionKind
 from trailroom.domain.services import Services

@@ -14,7 +14,7 @@ from tests.conftest import running_workers
 from tests.fakes.engines import ScriptedEngine
 from tests.helpers import Account
 from tests.tryon.conftest import small_png
-from tests.webhooks.conftest import Receiver, receiver  # noqa: F401 - the receiver fixture
+from tests.webhooks.conftest import Receiver
 from trailroom.domain.services import Services
 
 
