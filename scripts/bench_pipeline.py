@@ -100,12 +100,8 @@ async def bench_submissions(settings: Settings, submissions: int, concurrency: i
     base = f"http://{settings.host}:{settings.port}"
     async with httpx.AsyncClient(base_url=base, timeout=120) as client:
         email = f"bench-{int(time.time())}@example.com"
-        password = "Bench-Password-1"
-        await client.post(
-            "/api/v1/auth/register", json={"email": email, "password": password, "name": "Bench", "accept_terms": True}
-        )
-        user = await User.find_one(User.email == email)
-        assert user is not None
+        password = "Fitting-Room-42"
+        user = await services.accounts.create_user(email=email, password=password, name="Load Test")
         await services.credits.add(user.id, submissions, kind=TransactionKind.PURCHASE, description="bench")
         await User.find_one(User.id == user.id).update({"$set": {"max_jobs_in_flight": 1_000_000}})
         token = (await client.post("/api/v1/auth/login", json={"email": email, "password": password})).json()

@@ -165,6 +165,7 @@ class TryOnService:
         self._engines: dict[tuple[Any, ...], TryOnEngine] = {}
         # Decoding a large photo takes tens of MB: bound how many this process decodes at once.
         self._decoding = asyncio.Semaphore(4)
+        self._charge_locks = [asyncio.Lock() for _ in range(64)]  # striped by account
 
     @property
     def queue(self) -> Queue:
@@ -272,7 +273,10 @@ class TryOnService:
             for job in jobs:  # one by one: a duplicate idempotency key surfaces as DuplicateKeyError
                 await job.insert(session=session)
 
-        await in_transaction(self.resources.mongo, charge_and_create)
+        # Charges of one account conflict with each other (they update one document): queue them in
+        # this process instead of letting them abort and retry against each other.
+        async with self._charge_locks[hash(user.id) % len(self._charge_locks)]:
+            await in_transaction(self.resources.mongo, charge_and_create)
         self.credits.changed(user.id)  # type: ignore[arg-type]
         for job, submission in zip(jobs, submissions, strict=True):
             await self._store_inputs_and_enqueue(job, submission)
