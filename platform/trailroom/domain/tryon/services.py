@@ -201,7 +201,7 @@ class TryOnService:
         """Accept one job. Returns the job and whether it is a replay of an earlier request."""
         fingerprint = submission.fingerprint()
         if idempotency_key:
-            existing = await self._by_idempotency_key(principal.user.id, idempotency_key)  # type: ignore[arg-type]
+            existing = await self._by_idempotency_key(principal.user_id, idempotency_key)
             if existing is not None:
                 return _replay(existing, fingerprint), True
         try:
@@ -210,7 +210,7 @@ class TryOnService:
             )
         except DuplicateKeyError:
             # A concurrent request with the same key won the race; nothing was charged for this one.
-            existing = await self._by_idempotency_key(principal.user.id, idempotency_key or "")  # type: ignore[arg-type]
+            existing = await self._by_idempotency_key(principal.user_id, idempotency_key or "")
             if existing is None:
                 raise
             return _replay(existing, fingerprint), True
@@ -236,7 +236,7 @@ class TryOnService:
         fingerprint: str | None,
         client: dict[str, Any] | None,
     ) -> list[TryOnJob]:
-        user = principal.user
+        user, user_id = principal.user, principal.user_id
         config = await self.config.current()
         for submission in submissions:
             check_options(submission.options, has_bottom=submission.bottom is not None, user=user)
@@ -258,7 +258,7 @@ class TryOnService:
         async def charge_and_create(session: AsyncClientSession) -> None:
             charge = await self.credits.spend(
                 session,
-                user.id,  # type: ignore[arg-type]
+                user_id,
                 sum(costs),
                 job_ids=[job.oid for job in jobs],
                 description=_describe(submissions),
@@ -275,9 +275,9 @@ class TryOnService:
 
         # Charges of one account conflict with each other (they update one document): queue them in
         # this process instead of letting them abort and retry against each other.
-        async with self._charge_locks[hash(user.id) % len(self._charge_locks)]:
+        async with self._charge_locks[hash(user_id) % len(self._charge_locks)]:
             await in_transaction(self.resources.mongo, charge_and_create)
-        self.credits.changed(user.id)  # type: ignore[arg-type]
+        self.credits.changed(user_id)
         for job, submission in zip(jobs, submissions, strict=True):
             await self._store_inputs_and_enqueue(job, submission)
         return jobs
