@@ -56,6 +56,13 @@ def _aware(value: datetime, zone: ZoneInfo) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=zone)
 
 
+def _rates(calls: int, errors: int, latency_ms_total: float) -> dict[str, float]:
+    return {
+        "error_rate": round(errors / calls, 4) if calls else 0.0,
+        "avg_latency_ms": round(latency_ms_total / calls, 1) if calls else 0.0,
+    }
+
+
 def _bucket(field: str, p: Period) -> dict[str, Any]:
     return {"$dateTrunc": {"date": f"${field}", "unit": p.granularity, "timezone": p.tz, "startOfWeek": "monday"}}
 
@@ -92,8 +99,7 @@ class AnalyticsService:
                 "calls": r["calls"],
                 "errors": r["errors"],
                 "server_errors": r["server_errors"],
-                "error_rate": round(r["errors"] / r["calls"], 4) if r["calls"] else 0.0,
-                "avg_latency_ms": round(r["latency"] / r["calls"], 1) if r["calls"] else 0.0,
+                **_rates(r["calls"], r["errors"], r["latency"]),
                 "credits": r["credits"],
             }
             for r in rows
@@ -153,8 +159,7 @@ class AnalyticsService:
                 "route": r["_id"]["route"],
                 "calls": r["calls"],
                 "errors": r["errors"],
-                "error_rate": round(r["errors"] / r["calls"], 4) if r["calls"] else 0.0,
-                "avg_latency_ms": round(r["latency"] / r["calls"], 1) if r["calls"] else 0.0,
+                **_rates(r["calls"], r["errors"], r["latency"]),
             }
             for r in rows
         ]

@@ -14,7 +14,9 @@ ImageValue = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000_000)]
 Mode = Literal["top", "bottom", "dress", "full"]
 
 
-class TryOnOptionsIn(msgspec.Struct, forbid_unknown_fields=True):
+class TryOnOptionsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """The options every try-on request takes (single or batch)."""
+
     samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
     seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
     output_format: Literal["png", "jpeg", "webp"] = "png"
@@ -22,16 +24,11 @@ class TryOnOptionsIn(msgspec.Struct, forbid_unknown_fields=True):
     garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
 
 
-class TryOnRequest(msgspec.Struct, forbid_unknown_fields=True):
+class TryOnRequest(TryOnOptionsIn, kw_only=True, forbid_unknown_fields=True):
     mode: Mode
     person_image: ImageValue
     garment_image: ImageValue
     bottom_image: ImageValue | None = None
-    samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
-    seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
-    output_format: Literal["png", "jpeg", "webp"] = "png"
-    quality: Literal["fast", "balanced", "high"] = "balanced"
-    garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
 
 
 class BatchItem(msgspec.Struct, forbid_unknown_fields=True):
@@ -41,15 +38,10 @@ class BatchItem(msgspec.Struct, forbid_unknown_fields=True):
     mode: Mode | None = None  # defaults to the batch's mode
 
 
-class BatchRequest(msgspec.Struct, forbid_unknown_fields=True):
+class BatchRequest(TryOnOptionsIn, kw_only=True, forbid_unknown_fields=True):
     items: Annotated[list[BatchItem], msgspec.Meta(min_length=1, max_length=20)]
     mode: Mode = "top"
     person_image: ImageValue | None = None
-    samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
-    seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
-    output_format: Literal["png", "jpeg", "webp"] = "png"
-    quality: Literal["fast", "balanced", "high"] = "balanced"
-    garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
 
 
 class JobErrorOut(msgspec.Struct):
