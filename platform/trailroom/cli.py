@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from trailroom.core.config import ConfigError, Settings, get_settings
+from trailroom.core.config import ConfigError, Settings, get_settings, require_urls
 from trailroom.core.errors import Conflict, InvalidInput, ServiceUnavailable, TrailRoomError
 from trailroom.core.logging import configure_logging
 from trailroom.embedded.process import EmbeddedError, port_is_open
@@ -58,7 +58,6 @@ def dev() -> None:
 async def _check_services(settings: Settings) -> None:
     from trailroom.core.mongo import mongo_client, ping_mongo, redact_uri
     from trailroom.core.redis import ping_redis, redis_client
-    from trailroom.core.resources import require_urls
 
     mongo_uri, redis_url = require_urls(settings)
     mongo = mongo_client(mongo_uri, timeout_ms=3000)
@@ -78,17 +77,20 @@ async def _check_services(settings: Settings) -> None:
 @_one_line_errors
 def api() -> None:
     """Serve the HTTP API (uvicorn)."""
-    import uvicorn
-
-    from trailroom.server.app import create_app
-
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(_check_services(settings))
+    # Cheap checks first, before the application (and its dependencies) is imported.
+    require_urls(settings)
     if port_is_open(settings.host, settings.port):
         raise EmbeddedError(
             f"port {settings.port} on {settings.host} is already in use; stop what listens there or set TRAILROOM_PORT"
         )
+    asyncio.run(_check_services(settings))
+
+    import uvicorn
+
+    from trailroom.server.app import create_app
+
     uvicorn.run(
         create_app(settings, configure_logs=False),
         host=settings.host,
@@ -107,9 +109,6 @@ def api() -> None:
 @_one_line_errors
 def worker(queues: tuple[str, ...]) -> None:
     """Run SAQ workers for the try-on and default queues, with the cron schedule."""
-    import uvloop
-
-    from trailroom.worker.main import run_worker
     from trailroom.worker.queues import QUEUE_NAMES
 
     settings = get_settings()
@@ -117,7 +116,13 @@ def worker(queues: tuple[str, ...]) -> None:
     unknown = set(queues) - set(QUEUE_NAMES)
     if unknown:
         raise ConfigError(f"unknown queue(s) {', '.join(sorted(unknown))}; known: {', '.join(QUEUE_NAMES)}")
+    require_urls(settings)
     asyncio.run(_check_services(settings))
+
+    import uvloop
+
+    from trailroom.worker.main import run_worker
+
     uvloop.run(run_worker(settings, queues or QUEUE_NAMES))
 
 

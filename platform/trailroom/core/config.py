@@ -120,6 +120,24 @@ class ConfigError(RuntimeError):
     """Configuration that cannot work; the message says what to set."""
 
 
+def require_urls(settings: Settings) -> tuple[str, str]:
+    """Both service URLs, or a ConfigError naming what is missing and how to fix it."""
+    missing = [
+        name
+        for name, value in (
+            ("TRAILROOM_MONGODB_URI", settings.mongodb_uri),
+            ("TRAILROOM_REDIS_URL", settings.redis_url),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"{' and '.join(missing)} not set: run `trailroom dev` (starts embedded MongoDB-compatible "
+            "and Redis servers) or point the variables at your servers"
+        )
+    return str(settings.mongodb_uri), str(settings.redis_url)
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from trailroom.core.config import ConfigError, Settings
+from trailroom.core.config import Settings, require_urls
 from trailroom.core.mongo import init_documents, mongo_client
 from trailroom.core.redis import ping_redis, redis_client
 from trailroom.domain.registry import document_models
@@ -30,24 +30,6 @@ class Resources:
     @property
     def database(self):  # type: ignore[no-untyped-def]
         return self.mongo[self.settings.mongodb_database]
-
-
-def require_urls(settings: Settings) -> tuple[str, str]:
-    """Both service URLs, or a ConfigError naming what is missing and how to fix it."""
-    missing = [
-        name
-        for name, value in (
-            ("TRAILROOM_MONGODB_URI", settings.mongodb_uri),
-            ("TRAILROOM_REDIS_URL", settings.redis_url),
-        )
-        if not value
-    ]
-    if missing:
-        raise ConfigError(
-            f"{' and '.join(missing)} not set: run `trailroom dev` (starts embedded MongoDB-compatible "
-            "and Redis servers) or point the variables at your servers"
-        )
-    return str(settings.mongodb_uri), str(settings.redis_url)
 
 
 @asynccontextmanager
