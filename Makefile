@@ -35,12 +35,12 @@ system-deps:
 	@scripts/system-deps.sh
 
 lint:
-	$(BIN)/ruff check platform tests scripts
-	$(BIN)/ruff format --check platform tests scripts
+	$(BIN)/ruff check platform tests scripts plugins
+	$(BIN)/ruff format --check platform tests scripts plugins
 
 format:
-	$(BIN)/ruff check --fix platform tests scripts
-	$(BIN)/ruff format platform tests scripts
+	$(BIN)/ruff check --fix platform tests scripts plugins
+	$(BIN)/ruff format platform tests scripts plugins
 
 typecheck:
 	$(BIN)/mypy
