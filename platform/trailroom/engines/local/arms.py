@@ -5,7 +5,7 @@ new ones, and a long sleeve may stop short of the old cuff. Along each arm, the 
 new garment leaves uncovered that are not skin-coloured are the old sleeve: inside a bare arm's
 width (tapering from shoulder to wrist) they are painted with the person's own skin tone (read from
 their hands) and light, with a little roundness; the rest of the old sleeve, which a bare arm
-would not fill, is inpainted from its surroundings (background, garment).
+would not fill, becomes the background estimated from the photo around the person.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 
 from trailroom.engines.local import pose as lm
 from trailroom.engines.local.body import Body
+from trailroom.engines.local.collar import background
 from trailroom.engines.local.types import BoolArray, FloatArray, ImageArray
 
 # Half-widths of a bare arm at the shoulder, the elbow and the wrist, in shoulder widths.
@@ -128,7 +129,17 @@ def bare_arms(
         # Grown by a few pixels, so the old sleeve's soft outline goes too.
         grown = cv2.dilate(old.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
         keep = (paint > 0.5) | (coverage[window] >= 0.5) | (front[window] >= 0.5) | (skin >= 0.5)
-        rest = (grown & ~keep).astype(np.uint8)
+        rest = grown & ~keep
         if rest.any():
-            result[window] = cv2.inpaint(np.ascontiguousarray(result[window]), rest, 3, cv2.INPAINT_TELEA)
+            # What lies behind the person there, from the photo around them. (Inpainting from the
+            # surroundings smeared the new garment's colour into it: a translucent ghost of the
+            # garment beside its sleeve, where the old sleeve had been.)
+            behind = background(np.ascontiguousarray(result[window]), body.mask[window], 0.3 * sw)
+            soft = np.asarray(cv2.GaussianBlur(rest.astype(np.float32), (0, 0), 1.0), np.float32)
+            fill = np.maximum(rest.astype(np.float32), soft) * (1.0 - np.clip(coverage[window], 0.0, 1.0))
+            fill *= (front[window] < 0.5) & (paint <= 0.5)
+            # Past the person's outline the photo already shows what is behind: left as it is.
+            fill *= np.clip((body.mask[window] - 0.1) / 0.2, 0.0, 1.0)
+            blended = result[window].astype(np.float32) * (1 - fill[..., np.newaxis]) + behind * fill[..., np.newaxis]
+            result[window] = np.clip(blended + 0.5, 0, 255).astype(np.uint8)
     return result

@@ -20,6 +20,8 @@ LIGHTNESS_BINS = 8
 NECK_HALF_WIDTH = 0.18  # in shoulder widths
 MIN_SHARE = 0.002  # a colour bin holding less of the chest than this is not the old top's
 HAIR_SHARE = 0.01  # a colour bin holding more of the crown than this is the hair's
+NEAR_SIGMA = 0.25  # the background estimate's near reach, as a share of its wide one
+FAR_WEIGHT = 0.02  # weight of the wide average against the near one
 
 
 def _lab_bins(image: ImageArray) -> np.ndarray:
@@ -73,17 +75,26 @@ def _crown(person: ImageArray, body: Body) -> np.ndarray | None:
     return bins
 
 
-def _background(image: ImageArray, person: FloatArray, sigma: float) -> FloatArray:
+def background(image: ImageArray, person: FloatArray, sigma: float) -> FloatArray:
     """A smooth estimate of what lies behind the person: the photo's colours outside the person,
     averaged over `sigma` pixels (on a quarter-size image: it is smooth by construction)."""
     height, width = person.shape
     step = 4
     size = (max(2, width // step), max(2, height // step))
-    weight = np.asarray(cv2.resize((person < 0.3).astype(np.float32), size, interpolation=cv2.INTER_AREA), np.float32)
-    small = np.asarray(cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_AREA), np.float32)
-    blurred = cv2.GaussianBlur(small * weight[..., np.newaxis], (0, 0), sigma / step)
-    total = cv2.GaussianBlur(weight, (0, 0), sigma / step)
-    estimate = blurred / (total[..., np.newaxis] + 1e-3)
+    # Only what is clearly background: the person's soft outline (their old clothes' edge) is
+    # kept out, and the colours are weighted before shrinking, or the shrunk image mixes the
+    # person into the background along their outline (a dark ghost of the old outline).
+    outline = cv2.dilate((person >= 0.3).astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    outside = (outline == 0).astype(np.float32)
+    weight = np.asarray(cv2.resize(outside, size, interpolation=cv2.INTER_AREA), np.float32)
+    premultiplied = image.astype(np.float32) * outside[..., np.newaxis]
+    small = np.asarray(cv2.resize(premultiplied, size, interpolation=cv2.INTER_AREA), np.float32)
+    # The nearest background counts most (a backdrop's light changes across the photo, and is
+    # often brighter right around the person); the wide average only where none is near.
+    near = sigma * NEAR_SIGMA / step
+    blurred = cv2.GaussianBlur(small, (0, 0), near) + FAR_WEIGHT * cv2.GaussianBlur(small, (0, 0), sigma / step)
+    total = cv2.GaussianBlur(weight, (0, 0), near) + FAR_WEIGHT * cv2.GaussianBlur(weight, (0, 0), sigma / step)
+    estimate = blurred / (total[..., np.newaxis] + 1e-4)
     result: FloatArray = np.asarray(cv2.resize(estimate, (width, height), interpolation=cv2.INTER_LINEAR), np.float32)
     return result
 
@@ -150,7 +161,9 @@ def clear_collar(
     region &= (coverage[window] < 0.5) & (head[window] < 0.3)
     fill = np.asarray(cv2.GaussianBlur(region.astype(np.float32), (0, 0), 1.5), np.float32)
     fill *= head[window] < 0.3
-    behind = _background(np.ascontiguousarray(person[window]), body.mask[window], 0.3 * sw)
+    # Past the person's outline the photo already shows what is behind: left as it is.
+    fill *= np.clip((body.mask[window] - 0.1) / 0.2, 0.0, 1.0)
+    behind = background(np.ascontiguousarray(person[window]), body.mask[window], 0.3 * sw)
     # The neck: a column under the chin, rounded, in the shade of the head.
     mouth = body.to_body((body.point(lm.MOUTH_LEFT) + body.point(lm.MOUTH_RIGHT)) / 2)
     across = np.abs(uv[..., 0] - mouth[0]) / (NECK_HALF_WIDTH * sw)

@@ -21,6 +21,7 @@ from trailroom.engines.local.types import AnyArray, BoolArray, FloatArray, Image
 WORK_SIDE = 384  # cut-out resolution; the soft edge is rebuilt at full size
 BORDER_NOISE_LIMIT = 9.0  # ΔE-like spread of the border beyond which the background is not plain
 MIN_AREA, MAX_AREA = 0.04, 0.9  # share of the photo a product shot's garment covers
+RIM = 3.0  # width of the garment's edge mixed with the backdrop (colours replaced), in cut-out pixels
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,47 @@ def _crop(photo: ImageArray, mask: AnyArray, scale: float) -> GarmentCutout:
     margin = round(0.02 * max(height, width))
     y0, y1 = max(0, int(ys.min()) - margin), min(height, int(ys.max()) + margin + 1)
     x0, x1 = max(0, int(xs.min()) - margin), min(width, int(xs.max()) + margin + 1)
-    return GarmentCutout(
-        image=np.ascontiguousarray(photo[y0:y1, x0:x1]), alpha=np.ascontiguousarray(alpha[y0:y1, x0:x1])
+    soft: FloatArray = np.ascontiguousarray(alpha[y0:y1, x0:x1], dtype=np.float32)
+    image = _decontaminate(np.ascontiguousarray(photo[y0:y1, x0:x1]), soft, max(2, round(RIM / scale)))
+    return GarmentCutout(image=image, alpha=soft)
+
+
+def _decontaminate(image: ImageArray, alpha: FloatArray, rim: int) -> ImageArray:
+    """`image` with the colours of the garment's rim (its soft edge and the outermost `rim`
+    pixels) replaced by the garment's own colour from just inside.
+
+    The rim mixes the garment with the product photo's light background (and its drop shadow):
+    left as it is, every warped garment would carry a pale outline of its flat-lay silhouette,
+    showing as a halo on the person's shoulders and beside the sleeves.
+    """
+    solid = (alpha >= 0.999).astype(np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rim + 1, 2 * rim + 1))
+    core = cv2.erode(solid, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    if not core.any():
+        return image
+    rim_zone = (alpha > 0.0) & (core == 0)
+    if not rim_zone.any():
+        return image
+    # Normalised blur of the core's colours at a quarter size (the fill is a smooth colour),
+    # spread far enough to reach across the rim.
+    height, width = alpha.shape
+    step = 4
+    size = (max(2, width // step), max(2, height // step))
+    weight = np.asarray(cv2.resize(core.astype(np.float32), size, interpolation=cv2.INTER_AREA), np.float32)
+    small = np.asarray(cv2.resize(image.astype(np.float32), size, interpolation=cv2.INTER_AREA), np.float32)
+    sigma = max(1.0, 1.5 * rim / step)
+    colour = cv2.GaussianBlur(small * weight[..., np.newaxis], (0, 0), sigma)
+    total = cv2.GaussianBlur(weight, (0, 0), sigma)
+    # Where the blur does not reach (a thin strap), fall back to a wider one.
+    wide_colour = cv2.GaussianBlur(small * weight[..., np.newaxis], (0, 0), 4 * sigma)
+    wide_total = cv2.GaussianBlur(weight, (0, 0), 4 * sigma)
+    reached = (total > 1e-3)[..., np.newaxis]
+    fill_small = np.where(
+        reached,
+        colour / np.maximum(total, 1e-6)[..., np.newaxis],
+        wide_colour / np.maximum(wide_total, 1e-6)[..., np.newaxis],
     )
+    fill = np.asarray(cv2.resize(fill_small, (width, height), interpolation=cv2.INTER_LINEAR), np.float32)
+    result = image.copy()
+    result[rim_zone] = np.clip(fill[rim_zone] + 0.5, 0, 255).astype(np.uint8)
+    return result
