@@ -45,6 +45,16 @@ async def wait_for(job_id: str, *statuses: JobStatus, timeout: float = 30) -> Tr
     raise AssertionError(f"job {job_id} is {job.status}, expected {statuses}")
 
 
+async def completed_job(
+    client: httpx.AsyncClient, services: Services, account: Account, body: dict[str, Any]
+) -> TryOnJob:
+    """Submit a try-on and run the workers until it has completed."""
+    response = await client.post("/api/v1/tryon", headers=account.auth, json=body)
+    assert response.status_code == 202, response.text
+    async with running_workers(services):
+        return await wait_for(response.json()["id"], JobStatus.COMPLETED)
+
+
 async def balance(client: httpx.AsyncClient, account: Account) -> int:
     return int((await client.get("/api/v1/credits", headers=account.auth)).json()["balance"])
 
@@ -386,11 +396,8 @@ async def test_cancel_and_delete(
     assert await balance(client, account) == 3
     again = await client.post(f"/api/v1/tryon/{queued['id']}/cancel", headers=account.auth)
     assert again.status_code == 409
-    done_id = (await client.post("/api/v1/tryon", headers=account.auth, json=payload(person_png, garment_png))).json()[
-        "id"
-    ]
-    async with running_workers(services):
-        done = await wait_for(done_id, JobStatus.COMPLETED)
+    done = await completed_job(client, services, account, payload(person_png, garment_png))
+    done_id = str(done.id)
     url = (await client.get(f"/api/v1/tryon/{done_id}", headers=account.auth)).json()["links"]["results"][0]
     assert (await client.delete(f"/api/v1/tryon/{done_id}", headers=account.auth)).status_code == 204
     assert not await services.tryon.blobs.exists(done.results[0].key)
@@ -407,11 +414,7 @@ async def test_result_links_are_signed_and_expire(
     person_png: bytes,
     garment_png: bytes,
 ) -> None:
-    job_id = (await client.post("/api/v1/tryon", headers=account.auth, json=payload(person_png, garment_png))).json()[
-        "id"
-    ]
-    async with running_workers(services):
-        done = await wait_for(job_id, JobStatus.COMPLETED)
+    done = await completed_job(client, services, account, payload(person_png, garment_png))
     url = services.tryon.result_url(done, 0)
     assert (await client.get(url)).status_code == 200
     forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
@@ -551,11 +554,8 @@ async def test_results_are_purged_after_their_retention(
     person_png: bytes,
     garment_png: bytes,
 ) -> None:
-    job_id = (await client.post("/api/v1/tryon", headers=account.auth, json=payload(person_png, garment_png))).json()[
-        "id"
-    ]
-    async with running_workers(services):
-        done = await wait_for(job_id, JobStatus.COMPLETED)
+    done = await completed_job(client, services, account, payload(person_png, garment_png))
+    job_id = str(done.id)
     assert done.results_expire_at is not None
     assert await services.tryon.purge_expired_results() == 0  # not yet due
     await TryOnJob.get_pymongo_collection().update_one(
