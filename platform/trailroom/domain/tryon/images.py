@@ -32,7 +32,6 @@ import contextlib
 import io
 import ipaddress
 import re
-import socket
 import struct
 from dataclasses import dataclass
 from typing import Literal
@@ -42,10 +41,10 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from trailroom.core.errors import InvalidInput
+from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
 
 MIB = 1024 * 1024
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 OutputFormat = Literal["jpeg", "png"]
 
 
@@ -475,86 +474,14 @@ class FetchPolicy:
 
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
-_CGNAT = ipaddress.IPv4Network("100.64.0.0/10")
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-_METADATA = {
-    ipaddress.ip_address("169.254.169.254"),  # AWS, GCP, Azure, OpenStack, DigitalOcean...
-    ipaddress.ip_address("169.254.170.2"),  # AWS ECS task metadata
-    ipaddress.ip_address("fd00:ec2::254"),  # AWS over IPv6
-    ipaddress.ip_address("100.100.100.200"),  # Alibaba Cloud
-    ipaddress.ip_address("192.0.0.192"),  # Oracle Cloud
-    ipaddress.ip_address("168.63.129.16"),  # Azure wire server
-}
 _REDIRECTS = {301, 302, 303, 307, 308}
-
-
-def forbidden_reason(address: IPAddress, *, allow_loopback: bool = False) -> str | None:
-    """Why the fetcher must not connect to this address, or None when it is a public unicast one."""
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.scope_id:
-            address = ipaddress.IPv6Address(address.compressed.split("%", 1)[0])
-        # Addresses that carry an IPv4 address are judged by it (a NAT64 gateway reaching a public
-        # IPv4 host is fine; 6to4 or NAT64 wrapped around 10.0.0.1 is not).
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is None and address in _NAT64:
-            embedded = ipaddress.IPv4Address(address.packed[-4:])
-        if embedded is not None:
-            if address.ipv4_mapped is not None:
-                return forbidden_reason(embedded, allow_loopback=allow_loopback)
-            return forbidden_reason(embedded, allow_loopback=False)
-    if address in _METADATA:
-        return "a cloud metadata address"
-    if address.is_loopback:
-        if allow_loopback and (
-            address == ipaddress.IPv6Address("::1") or address in ipaddress.IPv4Network("127.0.0.0/8")
-        ):
-            return None
-        return "a loopback address"
-    if address.is_unspecified:
-        return "an unspecified address"
-    if address.is_link_local:
-        return "a link-local address"
-    if address.is_multicast:
-        return "a multicast address"
-    if isinstance(address, ipaddress.IPv4Address) and address in _CGNAT:
-        return "a carrier-grade NAT address"
-    if address.is_private:
-        return "a private network address"
-    if address.is_reserved or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local):
-        return "a reserved address"
-    if not address.is_global:
-        return "an address that is not publicly routable"
-    return None
 
 
 async def _resolve(host: str, port: int, field: str) -> list[IPAddress]:
     try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return [literal]
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError, OSError) as exc:
+        return await resolve(host, port)
+    except Unresolvable as exc:
         raise _invalid("image_url_unreachable", f"The {field} URL's host {host} could not be resolved.", field) from exc
-    addresses: list[IPAddress] = []
-    for _family, _type, _proto, _canonname, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise _invalid("image_url_unreachable", f"The {field} URL's host {host} has no address.", field)
-    return addresses
-
-
-def _host_header(url: httpx.URL) -> str:
-    host = url.raw_host.decode("ascii")
-    if ":" in host:
-        host = f"[{host}]"
-    default_port = 443 if url.scheme == "https" else 80
-    return host if url.port in (None, default_port) else f"{host}:{url.port}"
 
 
 async def _send_pinned(
@@ -572,7 +499,7 @@ async def _send_pinned(
     except ValueError:
         sni_hostname = host
     headers = {
-        "Host": _host_header(url),
+        "Host": host_header(url),
         "User-Agent": "TrailRoom-ImageFetcher/1.0",
         "Accept": "image/jpeg, image/png, image/webp, image/*;q=0.8",
         "Accept-Encoding": "identity",

@@ -26,7 +26,6 @@ import ipaddress
 import json
 import random
 import secrets
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,12 +44,12 @@ from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id
 from trailroom.core.logging import get_logger
+from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.resources import Resources
 from trailroom.core.transactions import in_transaction
 from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.events.models import EVENT_TYPES, DomainEvent
-from trailroom.domain.tryon.images import IPAddress, forbidden_reason
 from trailroom.domain.webhooks.models import (
     OPEN_STATUSES,
     DeliveryAttempt,
@@ -600,7 +599,7 @@ class WebhookService:
             return SendResult(status_code=None, error=exc.detail, body=None, latency_ms=elapsed())
         timestamp = int(time.time())
         headers = {
-            "Host": _host_header(url),
+            "Host": host_header(url),
             "Content-Type": "application/json",
             "User-Agent": "TrailRoom-Webhooks/1.0",
             "webhook-id": delivery.webhook_id,
@@ -650,25 +649,11 @@ class WebhookService:
 
 async def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-        )
-    except (socket.gaierror, UnicodeError, OSError) as exc:
+        return await resolve(host, port)
+    except Unresolvable as exc:
         raise InvalidInput(
             f"The host {host} could not be resolved.", code="webhook_url_unresolvable", field="url"
         ) from exc
-    addresses: list[IPAddress] = []
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(str(sockaddr[0]).split("%", 1)[0])
-        if address not in addresses:
-            addresses.append(address)
-    if not addresses:
-        raise InvalidInput(f"The host {host} has no address.", code="webhook_url_unresolvable", field="url")
-    return addresses
 
 
 def _payload(event_type: str, timestamp: datetime, data: dict[str, Any]) -> str:
@@ -677,14 +662,6 @@ def _payload(event_type: str, timestamp: datetime, data: dict[str, Any]) -> str:
         separators=(",", ":"),
         default=str,
     )
-
-
-def _host_header(url: httpx.URL) -> str:
-    host = url.raw_host.decode("ascii")
-    if ":" in host:
-        host = f"[{host}]"
-    default_port = 443 if url.scheme == "https" else 80
-    return host if url.port in (None, default_port) else f"{host}:{url.port}"
 
 
 async def _read_start(response: httpx.Response) -> str:
