@@ -70,6 +70,9 @@ class Settings(BaseSettings):
 
     # Credits: the free allowance every account gets each UTC day.
     free_daily_credits: int = Field(default=3, ge=0, le=1000)
+    # Pricing: price of one credit before volume discounts, in the currency's smallest unit.
+    currency: Literal["INR"] = "INR"
+    credit_unit_price: int = Field(default=400, ge=1)
 
     demo_email: str = "demo@trailroom.dev"
     demo_password: str = "TryOn-Demo-2026!"

@@ -18,6 +18,7 @@ from trailroom.domain.accounts.controllers import ApiKeyController, AuthControll
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
 from trailroom.domain.analytics.controllers import AnalyticsController
 from trailroom.domain.analytics.middleware import UsageMiddleware
+from trailroom.domain.billing.controllers import PricingController
 from trailroom.domain.credits.controllers import CreditsController
 from trailroom.domain.prompts.controllers import PromptAdminController
 from trailroom.domain.runtime_config.controllers import AISettingsController
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             AuthController,
             ApiKeyController,
             CreditsController,
+            PricingController,
             TryOnController,
             TryOnResultController,
             PromptAdminController,

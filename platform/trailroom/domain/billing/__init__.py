@@ -1,0 +1,1 @@
+"""Billing: what credits cost (pricing). Orders, payments and invoices come later."""

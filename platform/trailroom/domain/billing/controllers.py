@@ -1,0 +1,68 @@
+"""Public pricing endpoints: the plans and a quote for any custom amount (used by the calculator)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import QueryParameter
+
+from trailroom.core.config import Settings
+from trailroom.domain.billing.pricing import (
+    FIXED_PLAN_CREDITS,
+    MAX_CUSTOM_CREDITS,
+    MIN_CUSTOM_CREDITS,
+    Quote,
+    quote,
+)
+
+
+class QuoteResponse(msgspec.Struct):
+    credits: int
+    currency: str
+    unit_price: int
+    subtotal: int
+    discount_percent: float
+    discount: int
+    amount: int
+
+    @classmethod
+    def of(cls, q: Quote) -> QuoteResponse:
+        return cls(
+            credits=q.credits,
+            currency=q.currency,
+            unit_price=q.unit_price,
+            subtotal=q.subtotal,
+            discount_percent=float(q.discount_percent),
+            discount=q.discount,
+            amount=q.amount,
+        )
+
+
+class PlansResponse(msgspec.Struct):
+    currency: str
+    unit_price: int
+    min_credits: int
+    max_credits: int
+    fixed_plan: QuoteResponse
+
+
+class PricingController(Controller):
+    path = "/api/v1/pricing"
+    tags = ["Pricing"]
+
+    @get("/plans", summary="The fixed plan and the custom range, amounts in the currency's smallest unit")
+    async def plans(self, settings: Settings) -> PlansResponse:
+        fixed = quote(FIXED_PLAN_CREDITS, unit_price=settings.credit_unit_price, currency=settings.currency)
+        return PlansResponse(
+            currency=settings.currency,
+            unit_price=settings.credit_unit_price,
+            min_credits=MIN_CUSTOM_CREDITS,
+            max_credits=MAX_CUSTOM_CREDITS,
+            fixed_plan=QuoteResponse.of(fixed),
+        )
+
+    @get("/calculate", summary="What a purchase of `credits` costs, with its discount")
+    async def calculate(self, settings: Settings, credits: Annotated[int, QueryParameter()]) -> QuoteResponse:
+        return QuoteResponse.of(quote(credits, unit_price=settings.credit_unit_price, currency=settings.currency))
