@@ -5,17 +5,20 @@ bodies and dashboard tokens with its RSA key, exactly as Saleor's `jws_encode`/`
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from jwt import api_jws
-from litestar import Litestar, Request, Response, get, post
+from litestar import Litestar, MediaType, Request, Response, get, post
 
 _OPERATION = re.compile(r"^\s*(query|mutation)\s+(\w+)")
 
@@ -34,6 +37,8 @@ class FakeSaleor:
     products: dict[str, dict[str, Any]] = field(default_factory=dict)
     graphql_calls: list[dict[str, Any]] = field(default_factory=list)
     jwks_requests: int = 0
+    # What the dashboard page at /dashboard/ embeds: {"app_url", "token", "product_id", "theme"}.
+    dashboard: dict[str, str] = field(default_factory=dict)
     _clock: datetime = field(default_factory=lambda: datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
 
     @property
@@ -50,6 +55,7 @@ class FakeSaleor:
         self.products.clear()
         self.graphql_calls.clear()
         self.jwks_requests = 0
+        self.dashboard.clear()
 
     def jwks(self) -> dict[str, Any]:
         public = jwt.algorithms.RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
@@ -152,4 +158,27 @@ class FakeSaleor:
                 return Response({"errors": [error]})
             return Response(saleor._execute(operation, query, body.get("variables") or {}))
 
-        return Litestar([jwks, graphql], logging_config=None)
+        @get("/dashboard/", media_type=MediaType.HTML)
+        async def dashboard() -> str:
+            # Saleor's dashboard: the app's page in an iframe with its query parameters, then the
+            # AppBridge handshake message carrying the staff user's token.
+            query = urlencode(
+                {
+                    "id": saleor.app_id,
+                    "saleorApiUrl": saleor.api_url,
+                    "theme": saleor.dashboard.get("theme", "light"),
+                    "productId": saleor.dashboard.get("product_id", ""),
+                }
+            )
+            src = html.escape(f"{saleor.dashboard['app_url']}/app?{query}")
+            token = json.dumps(saleor.dashboard["token"])
+            return (
+                "<!doctype html><html><body style='margin:0'>"
+                f"<iframe id='app' src='{src}' style='width:100%;height:100vh;border:0'></iframe>"
+                "<script>const frame = document.getElementById('app');"
+                "frame.addEventListener('load', () => frame.contentWindow.postMessage("
+                f"{{type: 'handshake', payload: {{token: {token}, version: 1}}}}, '*'));</script>"
+                "</body></html>"
+            )
+
+        return Litestar([jwks, graphql, dashboard], logging_config=None)
