@@ -13,7 +13,7 @@ from flask import Flask
 from tests.plugin_saleor.conftest import APP_TOKEN, APP_URL, SaleorAppFactory, in_thread, register
 from tests.plugin_saleor.fake_saleor import FakeSaleor
 from trailroom.embedded.process import free_port
-from trailroom_saleor import app_state
+from trailroom_saleor import app_state, create_app
 
 
 def test_the_manifest_describes_the_app_as_saleor_expects(saleor_app: Flask) -> None:
@@ -133,3 +133,24 @@ def test_the_app_refuses_to_start_without_its_settings(make_saleor_app: SaleorAp
         make_saleor_app(SECRET_KEY="")
     with pytest.raises(RuntimeError, match="secret key"):
         make_saleor_app(api_key="tr_pk_publishable")
+
+
+def test_settings_come_from_the_environment_under_the_given_mapping(
+    tmp_path: Path, base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", "from-env")
+    monkeypatch.setenv("TRAILROOM_API_KEY", "tr_sk_from_env")
+    monkeypatch.setenv("TRAILROOM_BASE_URL", base_url)
+    monkeypatch.setenv("SALEOR_APP_URL", "https://env-app.example.com/")
+    monkeypatch.setenv("SALEOR_ALLOWED_API_URLS", "https://a.example.com/graphql/, https://b.example.com/graphql")
+    monkeypatch.setenv("SALEOR_APL_PATH", str(tmp_path / "env.sqlite3"))
+    app = create_app({"SALEOR_APP_ID": "shop.tryon"})
+    config = app_state(app).config
+    assert config.app_url == "https://env-app.example.com"
+    assert config.allows("https://b.example.com/graphql/")
+    assert config.allows("https://a.example.com/graphql")
+    assert not config.allows("https://c.example.com/graphql/")
+    manifest = app.test_client().get("/api/manifest").get_json()
+    assert manifest["id"] == "shop.tryon"
+    assert manifest["tokenTargetUrl"] == "https://env-app.example.com/api/register"
+    assert (tmp_path / "env.sqlite3").exists()

@@ -203,3 +203,13 @@ async def test_app_deleted_forgets_the_installation(registered_app: Flask, fake_
     # Once uninstalled, the shop's deliveries are refused.
     again = await deliver(registered_app, fake_saleor, "APP_DELETED", body, fake_saleor.sign(body))
     assert_refused(again, 401, "not_registered")
+
+
+async def test_an_oversize_body_is_refused_before_it_is_verified(
+    registered_app: Flask, fake_saleor: FakeSaleor
+) -> None:
+    product = fake_saleor.add_product(PRODUCT_ID, {GARMENT_IMAGE_KEY: GARMENT, "padding": "x" * (1024 * 1024)})
+    body = product_event("ProductUpdated", product)
+    response = await deliver(registered_app, fake_saleor, "PRODUCT_UPDATED", body, fake_saleor.sign(body))
+    assert_refused(response, 413, "payload_too_large")
+    assert stored(registered_app, fake_saleor) is None

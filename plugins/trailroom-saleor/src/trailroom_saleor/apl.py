@@ -34,6 +34,10 @@ class APL(Protocol):
 
     def set(self, auth: AuthData) -> None: ...
 
+    def update_jwks(self, saleor_api_url: str, jwks: str) -> None:
+        """Replace the cached JWKS of an existing registration only (never re-creates a deleted one)."""
+        ...
+
     def delete(self, saleor_api_url: str) -> None: ...
 
     def all(self) -> list[AuthData]: ...
@@ -108,6 +112,12 @@ class SQLiteAPL:
                 "ON CONFLICT (saleor_api_url) DO UPDATE SET domain = excluded.domain, token = excluded.token, "
                 "app_id = excluded.app_id, jwks = excluded.jwks",
                 (normalize_api_url(auth.saleor_api_url), auth.domain, auth.token, auth.app_id, auth.jwks),
+            )
+
+    def update_jwks(self, saleor_api_url: str, jwks: str) -> None:
+        with self.store.connect() as db:
+            db.execute(
+                "UPDATE registrations SET jwks = ? WHERE saleor_api_url = ?", (jwks, normalize_api_url(saleor_api_url))
             )
 
     def delete(self, saleor_api_url: str) -> None:

@@ -15,7 +15,6 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 import jwt
@@ -78,7 +77,7 @@ class JWKSVerifier:
         key = _key(jwks, kid)
         if key is None:
             raise SignatureError("the signature's key is not one of the shop's keys")
-        self.apl.set(replace(auth, jwks=jwks))
+        self.apl.update_jwks(auth.saleor_api_url, jwks)
         return key
 
     def verify_webhook(self, auth: AuthData, signature: str, body: bytes) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from trailroom_flask.views import problem
 from trailroom_saleor.apl import AuthData, ProductTryOn
@@ -99,11 +100,14 @@ def _verified_delivery() -> VerifiedDelivery | Response:
     domain = request.headers.get("saleor-domain")
     if domain is not None and not _same_host(domain, saleor_api_url):
         return problem(400, "domain_mismatch", "saleor-domain does not match saleor-api-url")
+    too_large = problem(413, "payload_too_large", f"webhook bodies may be at most {MAX_WEBHOOK_BYTES} bytes")
     if request.content_length is not None and request.content_length > MAX_WEBHOOK_BYTES:
-        return problem(413, "payload_too_large", f"webhook bodies may be at most {MAX_WEBHOOK_BYTES} bytes")
-    body = request.get_data(cache=False)
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return problem(413, "payload_too_large", f"webhook bodies may be at most {MAX_WEBHOOK_BYTES} bytes")
+        return too_large
+    request.max_content_length = MAX_WEBHOOK_BYTES  # also bounds a body sent without Content-Length
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return too_large
     auth = state.apl.get(saleor_api_url)
     if auth is None:
         return problem(401, "not_registered", "this Saleor shop has not installed the app")
