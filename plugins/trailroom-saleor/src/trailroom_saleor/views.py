@@ -151,9 +151,9 @@ def saleor_webhook() -> Response:
     applied = False
     if event in PRODUCT_EVENTS | {"PRODUCT_DELETED"}:
         product = product_from(payload.get("product"))
-        if product is None:
-            return problem(400, "invalid_payload", "the payload has no product id")
-        if event == "PRODUCT_DELETED":
+        if product is None:  # Saleor sends `product: null` for what the app may not see: nothing to do
+            pass
+        elif event == "PRODUCT_DELETED":
             state.products.forget(auth.saleor_api_url, product.id)
             applied = True
         else:
