@@ -213,3 +213,20 @@ async def test_an_oversize_body_is_refused_before_it_is_verified(
     response = await deliver(registered_app, fake_saleor, "PRODUCT_UPDATED", body, fake_saleor.sign(body))
     assert_refused(response, 413, "payload_too_large")
     assert stored(registered_app, fake_saleor) is None
+
+
+async def test_events_the_app_cannot_act_on_are_acknowledged_without_changes(
+    registered_app: Flask, fake_saleor: FakeSaleor
+) -> None:
+    # Saleor leaves `product` null when the app may not see it: acknowledged so it is not retried.
+    body = json.dumps({"__typename": "ProductUpdated", "product": None}).encode()
+    response = await deliver(registered_app, fake_saleor, "PRODUCT_UPDATED", body, fake_saleor.sign(body))
+    assert response.status_code == 200
+    assert response.get_json() == {"event": "PRODUCT_UPDATED", "applied": False}
+
+    # An APP_DELETED about another app does not uninstall this one.
+    body = json.dumps({"__typename": "AppDeleted", "app": {"id": "QXBwOjk5"}}).encode()
+    response = await deliver(registered_app, fake_saleor, "APP_DELETED", body, fake_saleor.sign(body))
+    assert response.status_code == 200
+    assert response.get_json()["applied"] is False
+    assert app_state(registered_app).apl.get(fake_saleor.api_url) is not None
