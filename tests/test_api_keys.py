@@ -17,7 +17,7 @@ from trailroom.domain.accounts.security import sha256_hex
 from trailroom.domain.accounts.services import ApiKeyService
 from trailroom.domain.services import Services
 
-from .helpers import new_key, signed_up
+from .helpers import after_draining_key, new_key, signed_up
 
 
 def bearer(key: str, **extra: str) -> dict[str, str]:
@@ -150,11 +150,10 @@ async def test_rate_limit_per_key_answers_429_with_retry_after(
     account = await signed_up(client, "limit@example.com")
     created = await new_key(client, account)
     other = await new_key(client, account)
-    limit = Limit(settings.api_key_requests_per_minute, 60)
     # Drain the bucket as a burst of calls would.
-    drained = await RateLimiter(resources.redis).take(f"key:{created['id']}", limit, cost=limit.capacity)
-    assert drained.allowed
-    response = await client.get("/api/v1/auth/me", headers=bearer(created["key"]))
+    response = await after_draining_key(
+        resources, settings, created["id"], lambda: client.get("/api/v1/auth/me", headers=bearer(created["key"]))
+    )
     assert response.status_code == 429
     assert response.json()["code"] == "rate_limited"
     assert int(response.headers["retry-after"]) >= 1

@@ -8,9 +8,8 @@ import asyncio
 import httpx
 import pytest
 
-from tests.helpers import Account, new_key
+from tests.helpers import Account, after_draining_key, new_key
 from trailroom.core.config import Settings
-from trailroom.core.ratelimit import Limit, RateLimiter
 from trailroom.core.resources import Resources
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.services import Services
@@ -99,9 +98,10 @@ async def test_key_rate_limit_answers_with_cors_headers(
     client: httpx.AsyncClient, account: Account, resources: Resources, settings: Settings
 ) -> None:
     created = await publishable(client, account)
-    limit = Limit(settings.api_key_requests_per_minute, 60)
-    assert (await RateLimiter(resources.redis).take(f"key:{created['id']}", limit, cost=limit.capacity)).allowed
-    limited = await client.get("/api/v1/tryon/0123456789abcdef01234567", headers=pk_headers(created["key"]))
+    path = "/api/v1/tryon/0123456789abcdef01234567"
+    limited = await after_draining_key(
+        resources, settings, created["id"], lambda: client.get(path, headers=pk_headers(created["key"]))
+    )
     assert limited.status_code == 429
     assert limited.headers["access-control-allow-origin"] == SHOP
     assert int(limited.headers["retry-after"]) >= 1
