@@ -41,6 +41,7 @@ const MARKUP = `
         <button type="button" data-ref="choose" data-t="choose-label"></button>
         <button type="button" class="secondary" data-ref="camera" data-t="camera-label" hidden></button>
       </div>
+      <p class="muted hint" data-ref="hint"></p>
       <input type="file" accept="image/jpeg,image/png,image/webp,image/*" data-ref="file" hidden>
       <input type="file" accept="image/*" capture="user" data-ref="capture" hidden>
     </section>
@@ -54,7 +55,7 @@ const MARKUP = `
       </div>
     </section>
     <section data-view="progress" hidden>
-      <div class="frame"><img data-ref="pending" alt=""></div>
+      <div class="frame pending"><img data-ref="pending" alt=""></div>
       <div class="bar" aria-hidden="true"></div>
     </section>
     <section data-view="result" hidden>
@@ -77,7 +78,8 @@ const MARKUP = `
 </dialog>`;
 
 class TrailRoomTryOn extends HTMLElement {
-  static observedAttributes = ["theme"];
+  // Text attributes apply at once (`theme` is read by the stylesheet through :host([theme])).
+  static observedAttributes = ["label", "privacy-url", "max-bytes", ...Object.keys(STRINGS)];
 
   constructor() {
     super();
@@ -117,6 +119,7 @@ class TrailRoomTryOn extends HTMLElement {
     garment.alt = this.t("garment-alt");
     preview.alt = this.t("preview-alt");
     after.alt = this.t("result-alt");
+    this.ref.hint.textContent = this.t("hint-text", this.maxSize());
     const privacyUrl = this.getAttribute("privacy-url");
     privacy.hidden = !privacyUrl;
     if (privacyUrl) privacy.href = privacyUrl;
@@ -148,7 +151,7 @@ class TrailRoomTryOn extends HTMLElement {
   }
 
   attributeChangedCallback() {
-    /* `theme` is read by the stylesheet through :host([theme]); nothing to do here */
+    if (this.isConnected) this.translate();
   }
 
   emit(name, detail = {}) {
@@ -160,6 +163,7 @@ class TrailRoomTryOn extends HTMLElement {
     this.translate();
     this.ref.garment.src = this.garmentUrl();
     if (this.view === "error") this.show(this.photo ? "preview" : "pick", false);
+    if (this.view !== "progress") this.ref.error.hidden = true;
     this.dialog.showModal();
     this.focusView();
     this.emit("open");
@@ -226,6 +230,11 @@ class TrailRoomTryOn extends HTMLElement {
     return Number.isFinite(value) && value > 0 ? value : 10 * MB;
   }
 
+  maxSize() {
+    const bytes = this.maxBytes();
+    return bytes >= MB ? `${Math.floor((bytes / MB) * 10) / 10} MB` : `${Math.max(1, Math.floor(bytes / 1024))} KB`;
+  }
+
   async picked(input) {
     const photo = input.files && input.files[0];
     input.value = ""; // choosing the same file again must fire `change` again
@@ -255,9 +264,7 @@ class TrailRoomTryOn extends HTMLElement {
       (ascii(0, 4) === "RIFF" && ascii(8, 12) === "WEBP");
     if (!isImage) return new TryOnError("invalid_file", this.t("error-file-type"));
     const limit = this.maxBytes();
-    if (photo.size > limit) {
-      return new TryOnError("file_too_large", this.t("error-file-size", Math.floor((limit / MB) * 10) / 10));
-    }
+    if (photo.size > limit) return new TryOnError("file_too_large", this.t("error-file-size", this.maxSize()));
     return null;
   }
 

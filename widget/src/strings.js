@@ -6,6 +6,7 @@ export const STRINGS = {
   "choose-label": "Choose a photo",
   "camera-label": "Take a photo",
   "change-label": "Use another photo",
+  "hint-text": "JPEG, PNG or WebP, up to {n}. Good light and a plain background work best.",
   "preview-alt": "Your photo",
   "garment-alt": "The garment",
   "consent-text":
@@ -26,7 +27,7 @@ export const STRINGS = {
   "back-label": "Back",
   "error-title": "Something went wrong",
   "error-file-type": "That file is not a photo. Choose a JPEG, PNG or WebP image.",
-  "error-file-size": "That photo is too large ({n} MB at most). Choose a smaller one.",
+  "error-file-size": "That photo is too large ({n} at most). Choose a smaller one.",
   "error-no-credits": "Try-on is not available right now. Please try again later.",
   "error-rate-limit": "You have reached the try-on limit for now. Please try again in {n}.",
   "error-origin": "This site is not allowed to use this try-on key. The shop needs to add {n} to the key's allowed origins.",

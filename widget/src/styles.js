@@ -72,7 +72,9 @@ dialog::backdrop { background: var(--_backdrop); }
 header { display: flex; align-items: center; justify-content: space-between; gap: 12px; padding: 16px 20px 0; }
 h2 { margin: 0; font-size: 19px; line-height: 1.3; }
 .close { background: transparent; color: var(--_fg); min-height: 40px; min-width: 40px; padding: 8px; font-size: 22px; line-height: 1; }
-.body { padding: 12px 20px 20px; display: grid; gap: 14px; }
+.body, section { display: grid; gap: 14px; }
+.body { padding: 12px 20px 20px; }
+.hint { font-size: 13px; text-align: center; }
 p { margin: 0; line-height: 1.5; font-size: 15px; }
 .muted { color: var(--_muted); }
 .row { display: flex; flex-wrap: wrap; gap: 10px; }
@@ -92,6 +94,7 @@ p { margin: 0; line-height: 1.5; font-size: 15px; }
 .consent a { color: var(--_accent); }
 .status { font-size: 15px; }
 .status:empty { margin-top: -14px; }
+.pending img { opacity: .55; filter: saturate(.6); }
 .bar { height: 6px; border-radius: 3px; background: var(--_surface); overflow: hidden; }
 .bar::after { content: ""; display: block; height: 100%; width: 40%; border-radius: 3px; background: var(--_accent); animation: slide 1.4s ease-in-out infinite; }
 @keyframes slide { from { transform: translateX(-100%); } to { transform: translateX(250%); } }
