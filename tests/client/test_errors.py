@@ -129,6 +129,15 @@ async def test_429_is_retried_after_the_servers_retry_after(flaky: Flaky) -> Non
     assert flaky.times[1] - flaky.times[0] >= 0.95  # no backoff of its own: the wait is Retry-After's
 
 
+async def test_a_429_that_lifts_only_in_hours_is_raised_at_once(flaky: Flaky) -> None:
+    flaky.failures = [(429, {"Retry-After": "7200"})]
+    async with AsyncTrailRoom(api_key="k", base_url=flaky.url, max_retries=3, backoff_s=0) as trailroom:
+        with pytest.raises(RateLimitError) as caught:
+            await trailroom.get_credits()
+    assert len(flaky.calls) == 1
+    assert caught.value.retry_after == 7200
+
+
 async def test_sync_client_retries_5xx_and_gives_up_after_max_retries(flaky: Flaky) -> None:
     flaky.failures = [(503, {}), (500, {})]
 

@@ -195,3 +195,22 @@ async def test_a_completed_job_links_results_at_the_public_url(
     assert body["status"] == "completed"
     assert len(body["links"]["results"]) == 1
     assert body["links"]["results"][0].startswith(PUBLIC_URL + "/")
+
+
+async def test_the_platform_caps_a_shopper_network_across_sessions(
+    make_flask_app: FlaskFactory, shop: Shop, use_scripted: ScriptedEngine, person_png: bytes, garment_png: bytes
+) -> None:
+    """Starting new sessions does not get round the key's daily per-IP cap: the proxy names the
+    shopper's address, and the platform counts it."""
+    from trailroom.domain.accounts.models import ApiKey
+
+    await ApiKey.get_pymongo_collection().update_many({}, {"$set": {"ip_daily_limit": 2}})
+    app = make_flask_app()
+    for _ in range(2):
+        assert (await post_tryon(app.test_client(), person_png, garment_png)).status_code == 201
+    capped = await post_tryon(app.test_client(), person_png, garment_png)
+    assert capped.status_code == 429
+    assert capped.get_json()["code"] == "shopper_limit_reached"
+    assert int(capped.headers["Retry-After"]) > 0
+    [job, _] = await TryOnJob.find_all().to_list()
+    assert job.client["shopper_ip"] == "127.0.0.1"

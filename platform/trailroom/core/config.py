@@ -70,6 +70,10 @@ class Settings(BaseSettings):
 
     # Credits: the free allowance every account gets each UTC day.
     free_daily_credits: int = Field(default=3, ge=0, le=1000)
+    # Widget try-ons per UTC day of one shopper (browser id) and of one IP, per API key, unless the key
+    # sets its own; they keep one visitor from draining a merchant's credits.
+    shopper_daily_tryons: int = Field(default=10, ge=1, le=100_000)
+    shopper_ip_daily_tryons: int = Field(default=30, ge=1, le=100_000)
     # Pricing: price of one credit before volume discounts, in the currency's smallest unit.
     currency: Literal["INR"] = "INR"
     credit_unit_price: int = Field(default=400, ge=1)

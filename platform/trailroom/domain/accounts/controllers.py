@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, delete, get, post
+import msgspec
+from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
@@ -33,6 +34,7 @@ from trailroom.domain.accounts.schemas import (
     RefreshRequest,
     RegisterRequest,
     TokenResponse,
+    UpdateKeyRequest,
     UserResponse,
 )
 from trailroom.domain.accounts.services import AccountService, ApiKeyService, TokenPair
@@ -213,8 +215,25 @@ class ApiKeyController(Controller):
             name=data.name,
             kind=ApiKeyKind(data.kind),
             allowed_origins=data.allowed_origins,
+            shopper_daily_limit=data.shopper_daily_limit,
+            ip_daily_limit=data.ip_daily_limit,
         )
         return NewApiKeyResponse.of_new(api_key, key)
+
+    @patch("/{key_id:str}", summary="Rename a key, change its allowed origins or its shopper limits")
+    async def update_key(
+        self,
+        request: Request[Any, Any, Any],
+        key_id: FromPath[str],
+        data: JSONBody[UpdateKeyRequest],
+        api_keys: NamedDependency[ApiKeyService],
+    ) -> ApiKeyResponse:
+        changes = {
+            field: value
+            for field in UpdateKeyRequest.__struct_fields__
+            if (value := getattr(data, field)) is not msgspec.UNSET
+        }
+        return ApiKeyResponse.of(await api_keys.update(principal_of(request).user, key_id, changes))
 
     @get("/", summary="The account's keys (never the keys themselves)")
     async def list_keys(self, request: Request[Any, Any, Any], api_keys: NamedDependency[ApiKeyService]) -> ApiKeyList:

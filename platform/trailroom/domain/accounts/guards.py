@@ -7,7 +7,7 @@ from typing import Any
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
-from trailroom.core.errors import Forbidden, Unauthenticated
+from trailroom.core.errors import Forbidden, RateLimited, Unauthenticated
 from trailroom.domain.accounts.cookies import SAFE_METHODS, csrf_failed
 from trailroom.domain.accounts.models import Role
 from trailroom.domain.accounts.principal import Principal, Via
@@ -22,6 +22,14 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
         raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer tr_sk_…`.", code="unauthenticated")
     if principal.cookie_auth and not principal.csrf_valid and connection.scope.get("method") not in SAFE_METHODS:
         raise csrf_failed()
+    decision = principal.rate_limit
+    if decision is not None and not decision.allowed:
+        raise RateLimited(
+            f"Rate limit of {decision.limit} requests per minute reached for this key.",
+            retry_after=decision.retry_after_s,
+            limit=decision.limit,
+            reset=decision.reset_s,
+        )
     return principal
 
 

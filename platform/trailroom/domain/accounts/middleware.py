@@ -3,19 +3,27 @@
 It attaches a Principal to `scope["auth"]` (and the User to `scope["user"]`), or nothing for
 anonymous requests; guards decide what each route needs. Credentials that are present but wrong
 are refused here, never treated as anonymous. API-key requests are rate limited per key and
-answer `RateLimit-*` headers.
+answer `RateLimit-*` headers; a key over its limit is refused by the guards (inside the route, so the
+refusal carries the same headers, CORS included).
+
+CORS: only the widget's publishable keys are meant for browsers on other origins. A preflight
+(which carries no key) is answered for origins some publishable key allows; a real request gets
+`Access-Control-Allow-Origin` only when its key allows the request's origin. A page served by the
+platform itself (the demo store) sends no Origin on same-origin GETs: `Sec-Fetch-Site: same-origin`
+then stands for the platform's own origin.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from trailroom.core.errors import Forbidden, RateLimited, Unauthenticated
+from trailroom.core.errors import Forbidden, Unauthenticated
 from trailroom.core.ratelimit import Decision, Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
 from trailroom.domain.accounts.models import ApiKeyKind
@@ -24,6 +32,12 @@ from trailroom.domain.accounts.services import ApiKeyService
 from trailroom.domain.services import Services
 
 API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
+# The routes a publishable key may call from a browser: create a try-on, its status and its events.
+CORS_PATH = re.compile(r"^/api/v1/tryon(/[0-9a-f]{24}(/events)?)?/?$")
+CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Shopper-ID, Last-Event-ID"
+CORS_EXPOSED_HEADERS = (
+    "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Idempotent-Replayed, Location, X-Request-ID"
+)
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -46,6 +60,10 @@ class AuthenticationMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["app"].state
         headers = _headers(scope)
+        services: Services = state.services
+        if scope.get("method") == "OPTIONS" and "access-control-request-method" in headers:
+            await self._preflight(scope, headers, services, send)
+            return
         decision: Decision | None = None
         principal: Principal | None = None
         authorization = headers.get("authorization", "")
@@ -53,7 +71,6 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if authorization and scheme.lower() != "bearer":
             raise Unauthenticated("Use `Authorization: Bearer <token or API key>`.", code="invalid_authorization")
         credential = credential.strip()
-        services: Services = state.services
         accounts = services.accounts
         if credential.startswith(API_KEY_PREFIXES):
             principal, decision = await self._api_key(services.api_keys, state.settings, credential, headers)
@@ -73,16 +90,40 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if decision is None:
             await next_app(scope, receive, send)
             return
-        limit_headers = decision.headers()
+        extra_headers = decision.headers()
+        if principal is not None and principal.via == Via.PUBLISHABLE_KEY and "origin" in headers:
+            extra_headers.update(_cors_headers(headers["origin"]))
+            extra_headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
 
-        async def send_with_limits(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 mutable = MutableScopeHeaders.from_message(message)
-                for name, value in limit_headers.items():
+                for name, value in extra_headers.items():
                     mutable[name] = value
             await send(message)
 
-        await next_app(scope, receive, send_with_limits)
+        await next_app(scope, receive, send_with_headers)
+
+    async def _preflight(self, scope: Scope, headers: dict[str, str], services: Services, send: Send) -> None:
+        origin = headers.get("origin", "")
+        if not CORS_PATH.match(scope["path"]) or not await services.api_keys.origin_allowed_anywhere(origin):
+            raise Forbidden(
+                "Cross-origin calls are only for try-ons with a publishable key that allows this origin.",
+                code="origin_not_allowed",
+            )
+        response_headers = {
+            **_cors_headers(origin),
+            "Access-Control-Allow-Methods": "GET, POST",
+            "Access-Control-Allow-Headers": CORS_REQUEST_HEADERS,
+            "Access-Control-Max-Age": "600",
+        }
+        start = HTTPResponseStartEvent(
+            type="http.response.start",
+            status=204,
+            headers=[(k.lower().encode(), v.encode()) for k, v in response_headers.items()],
+        )
+        await send(start)
+        await send(HTTPResponseBodyEvent(type="http.response.body", body=b"", more_body=False))
 
     async def _api_key(
         self, api_keys: ApiKeyService, settings: Any, key: str, headers: dict[str, str]
@@ -90,19 +131,19 @@ class AuthenticationMiddleware(ASGIMiddleware):
         api_key, user = await api_keys.authenticate(key)
         if api_key.kind == ApiKeyKind.PUBLISHABLE:
             origin = headers.get("origin")
+            if origin is None and headers.get("sec-fetch-site") == "same-origin":
+                origin = settings.base_url
             if origin not in api_key.allowed_origins:
                 raise Forbidden(
                     "This publishable key is not allowed from this origin; add the origin to the key.",
                     code="origin_not_allowed",
                 )
         decision = await api_keys.limiter.take(f"key:{api_key.id}", Limit(settings.api_key_requests_per_minute, 60))
-        if not decision.allowed:
-            raise RateLimited(
-                f"Rate limit of {decision.limit} requests per minute reached for this key.",
-                retry_after=decision.retry_after_s,
-                limit=decision.limit,
-                reset=decision.reset_s,
-            )
-        await api_keys.touch(api_key)
+        if decision.allowed:
+            await api_keys.touch(api_key)
         via = Via.PUBLISHABLE_KEY if api_key.kind == ApiKeyKind.PUBLISHABLE else Via.SECRET_KEY
-        return Principal(user=user, via=via, api_key=api_key), decision
+        return Principal(user=user, via=via, api_key=api_key, rate_limit=decision), decision
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}

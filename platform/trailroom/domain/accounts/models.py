@@ -116,6 +116,9 @@ class ApiKey(Document):
     key_hash: str
     display_prefix: str  # e.g. "tr_sk_Ab3d…", safe to show
     allowed_origins: list[str] = Field(default_factory=list)
+    # Daily try-on caps per shopper id and per shopper IP; None means the platform's defaults.
+    shopper_daily_limit: int | None = None
+    ip_daily_limit: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     rotated_at: datetime | None = None
     last_used_at: datetime | None = None
@@ -125,4 +128,6 @@ class ApiKey(Document):
         indexes = [
             IndexModel([("key_hash", pymongo.ASCENDING)], unique=True, name="key_hash_unique"),
             IndexModel([("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)], name="user_created"),
+            # CORS preflights ask "does any publishable key allow this origin?".
+            IndexModel([("allowed_origins", pymongo.ASCENDING)], name="allowed_origins"),
         ]

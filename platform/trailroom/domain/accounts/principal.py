@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from beanie import PydanticObjectId
 
+from trailroom.core.ratelimit import Decision
 from trailroom.domain.accounts.models import ApiKey, User
 
 
@@ -24,6 +25,8 @@ class Principal:
     # Sessions from the browser cookie carry whether the request echoed the CSRF token.
     cookie_auth: bool = False
     csrf_valid: bool = False
+    # The API key's rate-limit decision for this request; the guards refuse it when not allowed.
+    rate_limit: Decision | None = None
 
     @property
     def account_id(self) -> str:

@@ -72,10 +72,26 @@ class AuthProviders(msgspec.Struct):
     google_url: str | None
 
 
+Origins = Annotated[list[Annotated[str, msgspec.Meta(max_length=255)]], msgspec.Meta(max_length=20)]
+DailyLimit = Annotated[int, msgspec.Meta(ge=1, le=100_000)]
+
+
 class GenerateKeyRequest(msgspec.Struct, forbid_unknown_fields=True):
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)]
     kind: Literal["secret", "publishable"] = "secret"
-    allowed_origins: Annotated[list[Annotated[str, msgspec.Meta(max_length=255)]], msgspec.Meta(max_length=20)] = []
+    allowed_origins: Origins = []
+    # Try-ons per UTC day per shopper id / per shopper IP; omitted or null: the platform's defaults.
+    shopper_daily_limit: DailyLimit | None = None
+    ip_daily_limit: DailyLimit | None = None
+
+
+class UpdateKeyRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """Only the fields sent change; a limit sent as null goes back to the platform's default."""
+
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=80)] | msgspec.UnsetType = msgspec.UNSET
+    allowed_origins: Origins | msgspec.UnsetType = msgspec.UNSET
+    shopper_daily_limit: DailyLimit | msgspec.UnsetType | None = msgspec.UNSET
+    ip_daily_limit: DailyLimit | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class ApiKeyResponse(msgspec.Struct):
@@ -84,6 +100,8 @@ class ApiKeyResponse(msgspec.Struct):
     kind: str
     prefix: str
     allowed_origins: list[str]
+    shopper_daily_limit: int | None
+    ip_daily_limit: int | None
     created_at: datetime
     rotated_at: datetime | None
     last_used_at: datetime | None
@@ -96,6 +114,8 @@ class ApiKeyResponse(msgspec.Struct):
             kind=key.kind.value,
             prefix=key.display_prefix,
             allowed_origins=key.allowed_origins,
+            shopper_daily_limit=key.shopper_daily_limit,
+            ip_daily_limit=key.ip_daily_limit,
             created_at=key.created_at,
             rotated_at=key.rotated_at,
             last_used_at=key.last_used_at,

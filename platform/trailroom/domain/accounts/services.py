@@ -15,6 +15,7 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from beanie import PydanticObjectId, SortDirection
@@ -276,6 +277,7 @@ class ApiKeyService:
         self.limiter = limiter
         self.cache_ttl_s = cache_ttl_s
         self._cache: dict[str, tuple[float, ApiKey, User]] = {}
+        self._known_origins: dict[str, tuple[float, bool]] = {}
         self._touched: dict[str, float] = {}
 
     @staticmethod
@@ -284,11 +286,16 @@ class ApiKeyService:
         return key, sha256_hex(key), key[:12] + "…"
 
     async def generate(
-        self, user: User, *, name: str, kind: ApiKeyKind, allowed_origins: list[str]
+        self,
+        user: User,
+        *,
+        name: str,
+        kind: ApiKeyKind,
+        allowed_origins: list[str],
+        shopper_daily_limit: int | None = None,
+        ip_daily_limit: int | None = None,
     ) -> tuple[ApiKey, str]:
-        name = name.strip()
-        if not name or len(name) > 80:
-            raise InvalidInput("Give the key a name of 1 to 80 characters.", code="invalid_name", field="name")
+        name = _key_name(name)
         origins = validate_origins(kind, allowed_origins)
         if await ApiKey.find(ApiKey.user_id == user.id).count() >= MAX_KEYS_PER_ACCOUNT:
             raise Conflict(f"An account can have at most {MAX_KEYS_PER_ACCOUNT} keys.", code="too_many_keys")
@@ -300,9 +307,40 @@ class ApiKeyService:
             key_hash=key_hash,
             display_prefix=prefix,
             allowed_origins=origins,
+            shopper_daily_limit=_daily_limit(shopper_daily_limit, "shopper_daily_limit"),
+            ip_daily_limit=_daily_limit(ip_daily_limit, "ip_daily_limit"),
         )
         await api_key.insert()
+        self._known_origins.clear()
         return api_key, key
+
+    async def update(self, user: User, key_id: str, changes: dict[str, Any]) -> ApiKey:
+        """Rename a key, change its allowed origins or its shopper limits (None: the defaults)."""
+        key = await self._owned(user, key_id)
+        values: dict[str, Any] = {}
+        if "name" in changes:
+            values["name"] = _key_name(changes["name"])
+        if "allowed_origins" in changes:
+            values["allowed_origins"] = validate_origins(key.kind, changes["allowed_origins"])
+        for field in ("shopper_daily_limit", "ip_daily_limit"):
+            if field in changes:
+                values[field] = _daily_limit(changes[field], field)
+        if values:
+            await ApiKey.get_pymongo_collection().update_one({"_id": key.id}, {"$set": values})
+            self.forget_key(key.key_hash)
+            self._known_origins.clear()
+        return await self._owned(user, key_id)
+
+    async def origin_allowed_anywhere(self, origin: str) -> bool:
+        """Whether some publishable key allows `origin` (answers CORS preflights, which carry no key)."""
+        cached = self._known_origins.get(origin)
+        if cached is not None and time.monotonic() - cached[0] < max(self.cache_ttl_s, 1.0):
+            return cached[1]
+        found = await ApiKey.find_one({"kind": ApiKeyKind.PUBLISHABLE.value, "allowed_origins": origin}) is not None
+        if len(self._known_origins) > 10_000:
+            self._known_origins.clear()
+        self._known_origins[origin] = (time.monotonic(), found)
+        return found
 
     async def list_for(self, user: User) -> list[ApiKey]:
         keys = await ApiKey.find(ApiKey.user_id == user.id).sort([("created_at", SortDirection.DESCENDING)]).to_list()
@@ -321,6 +359,7 @@ class ApiKeyService:
         key = await self._owned(user, key_id)
         await key.delete()
         self.forget_key(key.key_hash)
+        self._known_origins.clear()
         await self.redis.hdel(LAST_USED_KEY, str(key.id))
 
     async def regenerate(self, user: User, key_id: str) -> tuple[ApiKey, str]:
@@ -398,6 +437,21 @@ class ApiKeyService:
             )
             written += 1
         return written
+
+
+def _key_name(name: str) -> str:
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise InvalidInput("Give the key a name of 1 to 80 characters.", code="invalid_name", field="name")
+    return name
+
+
+def _daily_limit(value: int | None, field: str) -> int | None:
+    if value is not None and not 1 <= value <= 100_000:
+        raise InvalidInput(
+            "A daily limit is 1 to 100000 try-ons (or null for the default).", code="invalid_limit", field=field
+        )
+    return value
 
 
 def validate_origins(kind: ApiKeyKind, origins: list[str]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ipaddress
 import time
 from collections.abc import AsyncGenerator
 from datetime import datetime
@@ -51,11 +52,21 @@ def provide_tryon(state: State) -> TryOnService:
 
 
 def _client_info(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """Who is calling, as the request says: kept on the job and used for the shopper limits."""
     return {
         "origin": request.headers.get("origin"),
-        "shopper_id": (request.headers.get("x-shopper-id") or "")[:64] or None,
+        "shopper_id": (request.headers.get("x-shopper-id") or "").strip()[:64] or None,
         "ip": request.client.host if request.client else None,
+        # The shopper's address as a merchant's server reports it when proxying (trusted for secret keys only).
+        "shopper_ip": _ip_or_none(request.headers.get("x-shopper-ip")),
     }
+
+
+def _ip_or_none(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 def _decode(body: bytes, kind: type[Any]) -> Any:
@@ -303,4 +314,6 @@ class TryOnResultController(Controller):
         signature: Annotated[str, QueryParameter(max_length=128)],
     ) -> Response[bytes]:
         image, data = await tryon.signed_result(job_id, index, expires, signature)
-        return Response(data, media_type=image.media_type, headers={"Cache-Control": "private, max-age=3600"})
+        # The signature is the only credential, so any page may fetch it (the widget's download button).
+        headers = {"Cache-Control": "private, max-age=3600", "Access-Control-Allow-Origin": "*"}
+        return Response(data, media_type=image.media_type, headers=headers)

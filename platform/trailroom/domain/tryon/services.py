@@ -37,7 +37,7 @@ from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.resources import Resources
 from trailroom.core.transactions import in_transaction
 from trailroom.domain.accounts.models import User, utcnow
-from trailroom.domain.accounts.principal import Principal
+from trailroom.domain.accounts.principal import Principal, Via
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.events.models import TRYON_COMPLETED, TRYON_FAILED, DomainEvent
 from trailroom.domain.prompts.services import PromptService
@@ -53,6 +53,7 @@ from trailroom.domain.tryon.images import (
     parse_image_reference,
 )
 from trailroom.domain.tryon.models import IN_FLIGHT, JobError, JobStatus, StoredImage, TryOnJob
+from trailroom.domain.tryon.shopper_limits import Reservation, Shopper, ShopperCaps, ShopperLimiter
 from trailroom.engines.base import (
     EngineError,
     GarmentPhotoType,
@@ -159,6 +160,7 @@ class TryOnService:
         self.blobs = blobs
         self.http = http
         self.limits = ImageLimits(max_bytes=self.settings.image_max_bytes)
+        self.shoppers = ShopperLimiter(resources.redis)
         self.fetch_policy = FetchPolicy(
             allow_http=self.settings.url_fetch_allow_http, allow_loopback=self.settings.url_fetch_allow_loopback
         )
@@ -204,17 +206,39 @@ class TryOnService:
             existing = await self._by_idempotency_key(principal.user_id, idempotency_key)
             if existing is not None:
                 return _replay(existing, fingerprint), True
+        reservation = await self._reserve_for_shopper(principal, client or {})
         try:
             [job] = await self._accept(
                 principal, [submission], idempotency_key=idempotency_key, fingerprint=fingerprint, client=client
             )
         except DuplicateKeyError:
             # A concurrent request with the same key won the race; nothing was charged for this one.
+            await self.shoppers.release(reservation)
             existing = await self._by_idempotency_key(principal.user_id, idempotency_key or "")
             if existing is None:
                 raise
             return _replay(existing, fingerprint), True
+        except BaseException:
+            await self.shoppers.release(reservation)
+            raise
         return job, False
+
+    async def _reserve_for_shopper(self, principal: Principal, client: dict[str, Any]) -> Reservation | None:
+        """Count the try-on against the shopper's daily caps of the key. Widget calls (publishable key)
+        always count, by the browser's shopper id and the connection's IP; a merchant's server (secret
+        key) is counted when it says which shopper it acts for (`X-Shopper-ID` / `X-Shopper-IP`)."""
+        api_key = principal.api_key
+        if api_key is None:
+            return None
+        if principal.via == Via.PUBLISHABLE_KEY:
+            shopper = Shopper(shopper_id=client.get("shopper_id"), ip=client.get("ip"))
+        else:
+            shopper = Shopper(shopper_id=client.get("shopper_id"), ip=client.get("shopper_ip"))
+        caps = ShopperCaps(
+            per_shopper=api_key.shopper_daily_limit or self.settings.shopper_daily_tryons,
+            per_ip=api_key.ip_daily_limit or self.settings.shopper_ip_daily_tryons,
+        )
+        return await self.shoppers.reserve(str(api_key.id), shopper, caps)
 
     async def submit_batch(
         self, principal: Principal, submissions: list[Submission], *, client: dict[str, Any] | None = None

@@ -134,7 +134,9 @@ class _Base:
         if response is None:
             return False
         if response.status_code == 429:
-            return True
+            # A limit that lifts only in minutes or hours (a daily cap) is the caller's to handle.
+            hinted = parse_retry_after(response.headers.get("retry-after"))
+            return hinted is None or hinted <= MAX_RETRY_AFTER_S
         return request.idempotent and response.status_code in RETRY_STATUSES
 
     @staticmethod
@@ -161,10 +163,15 @@ class _Base:
         garment_photo_type: GarmentPhotoType,
         idempotency_key: str | None,
         shopper_id: str | None,
+        shopper_ip: str | None,
     ) -> _Request:
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        # Naming the shopper (a session id, the browser's address) lets the platform apply the key's
+        # daily per-shopper caps to calls made on their behalf.
         if shopper_id:
             headers["X-Shopper-ID"] = shopper_id
+        if shopper_ip:
+            headers["X-Shopper-IP"] = shopper_ip
         options = {
             "mode": mode,
             "samples": samples,
@@ -290,6 +297,7 @@ class TrailRoom(_Base):
         garment_photo_type: GarmentPhotoType = "flat_lay",
         idempotency_key: str | None = None,
         shopper_id: str | None = None,
+        shopper_ip: str | None = None,
     ) -> TryOnJob:
         """Start a try-on. An idempotency key is made when none is given, so retries never charge twice."""
         return self._job(
@@ -306,6 +314,7 @@ class TrailRoom(_Base):
                     garment_photo_type,
                     idempotency_key,
                     shopper_id,
+                    shopper_ip,
                 )
             )
         )
@@ -481,6 +490,7 @@ class AsyncTrailRoom(_Base):
         garment_photo_type: GarmentPhotoType = "flat_lay",
         idempotency_key: str | None = None,
         shopper_id: str | None = None,
+        shopper_ip: str | None = None,
     ) -> TryOnJob:
         """Start a try-on. An idempotency key is made when none is given, so retries never charge twice."""
         return self._job(
@@ -497,6 +507,7 @@ class AsyncTrailRoom(_Base):
                     garment_photo_type,
                     idempotency_key,
                     shopper_id,
+                    shopper_ip,
                 )
             )
         )

@@ -174,7 +174,11 @@ def _tryon_create(request: HttpRequest, handler: _SizeLimitHandler) -> HttpRespo
 
     try:
         job = trailroom_app().client.create_tryon(
-            person.read(), garment, mode=cast(Mode, mode), shopper_id=state["shopper"]
+            person.read(),
+            garment,
+            mode=cast(Mode, mode),
+            shopper_id=state["shopper"],
+            shopper_ip=request.META.get("REMOTE_ADDR"),
         )
     except TrailRoomError as exc:
         return _upstream_problem(exc)

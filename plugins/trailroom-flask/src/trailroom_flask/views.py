@@ -181,6 +181,7 @@ def create_tryon() -> Response:
             mode=mode,
             idempotency_key=idempotency_key or str(uuid.uuid4()),
             shopper_id=state["shopper"],
+            shopper_ip=request.remote_addr,
         )
     except TrailRoomError as exc:
         return _api_error(exc)
