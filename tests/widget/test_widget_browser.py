@@ -118,6 +118,7 @@ async def demo_merchant(services: Services, settings: Settings, credits: int = 2
 
 async def walk(tab: Tab, shots: str | None = None) -> dict[str, Any]:
     """Button → dialog → photo → consent → submit → progress → result; returns the result event's detail."""
+    await tab.shot(shots and f"{shots}-0-page")
     await tab.part("button.launch").click()
     dialog = tab.part("dialog")
     await expect(dialog).to_be_visible()

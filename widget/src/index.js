@@ -30,7 +30,7 @@ const ICON =
 // passes in is ever parsed as HTML.
 const MARKUP = `
 <button type="button" class="launch" part="button">${ICON}<span data-t="button-label"></span></button>
-<dialog part="dialog" aria-labelledby="title" aria-modal="true">
+<dialog part="dialog" aria-labelledby="title" aria-modal="true" data-state="pick">
   <header><h2 id="title" data-t="dialog-title"></h2>
     <button type="button" class="close" data-ref="close" data-t-label="close-label">\u00d7</button></header>
   <div class="body">
@@ -182,6 +182,7 @@ class TrailRoomTryOn extends HTMLElement {
 
   show(view, focus = true) {
     this.view = view;
+    this.dialog.dataset.state = view;
     for (const section of this.shadowRoot.querySelectorAll("[data-view]")) section.hidden = section.dataset.view !== view;
     if (view !== "error" && view !== "pick") this.ref.error.hidden = true;
     if (view !== "progress") this.say("");

@@ -93,13 +93,18 @@ p { margin: 0; line-height: 1.5; font-size: 15px; }
 .consent input { width: 20px; height: 20px; margin: 1px 0 0; flex: none; accent-color: var(--_accent); }
 .consent a { color: var(--_accent); }
 .status { font-size: 15px; }
-.status:empty { margin-top: -14px; }
+/* The live region is read out in every state but shown only while the try-on is being made. */
+dialog:not([data-state="progress"]) .status {
+  position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap;
+}
 .pending img { opacity: .55; filter: saturate(.6); }
 .bar { height: 6px; border-radius: 3px; background: var(--_surface); overflow: hidden; }
 .bar::after { content: ""; display: block; height: 100%; width: 40%; border-radius: 3px; background: var(--_accent); animation: slide 1.4s ease-in-out infinite; }
 @keyframes slide { from { transform: translateX(-100%); } to { transform: translateX(250%); } }
 @media (prefers-reduced-motion: reduce) { .bar::after { animation: none; width: 100%; opacity: .5; } }
-.compare { --pos: 50%; position: relative; }
+/* The comparison frame is exactly the image's box, so the slider's range is the photo's width. */
+.compare { --pos: 50%; position: relative; display: block; width: fit-content; max-width: 100%; margin-inline: auto; min-height: 0; }
+.compare img { width: auto; max-width: 100%; }
 .compare .before { position: absolute; inset: 0; height: 100%; clip-path: inset(0 calc(100% - var(--pos)) 0 0); }
 .compare .divider { position: absolute; top: 0; bottom: 0; left: var(--pos); width: 2px; margin-left: -1px; background: #fff; box-shadow: 0 0 0 1px rgb(0 0 0 / .25); pointer-events: none; }
 .compare .divider::after {
@@ -108,7 +113,7 @@ p { margin: 0; line-height: 1.5; font-size: 15px; }
   background: #fff; color: #16181d; font-size: 18px; box-shadow: 0 2px 8px rgb(0 0 0 / .3);
 }
 .compare input { position: absolute; inset: 0; width: 100%; height: 100%; margin: 0; opacity: 0; cursor: ew-resize; }
-.compare:focus-within { outline: 3px solid var(--_accent); outline-offset: 2px; }
+.compare:has(input:focus-visible) { outline: 3px solid var(--_accent); outline-offset: 2px; }
 .tag { position: absolute; top: 10px; padding: 3px 8px; border-radius: 6px; font-size: 12px; font-weight: 600; background: rgb(0 0 0 / .55); color: #fff; pointer-events: none; }
 .tag.b { left: 10px; } .tag.a { right: 10px; }
 .error { padding: 12px 14px; border-radius: calc(var(--_radius) * .75); background: var(--_error-bg); color: var(--_error); border: 1px solid currentColor; }
