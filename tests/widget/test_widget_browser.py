@@ -5,6 +5,7 @@ engine). Screenshots of every dialog state land in test-artifacts/widget/."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -350,9 +351,11 @@ async def test_direct_mode_from_an_allowed_origin_under_a_strict_csp_and_a_clear
     assert user is not None
     allowed_port, other_port = free_port(), free_port()
     allowed_origin = f"http://127.0.0.1:{allowed_port}"
-    _, key = await services.api_keys.generate(
+    api_key, key = await services.api_keys.generate(
         user, name="other shop", kind=ApiKeyKind.PUBLISHABLE, allowed_origins=[allowed_origin]
     )
+    api_key.shopper_daily_limit = 1  # one try-on a day for each shopper of this shop
+    await api_key.save()
     app = host_page(base_url, key)
     async with serve(app, "127.0.0.1", allowed_port), serve(app, "127.0.0.1", other_port), running_workers(services):
         tab = await open_tab(browser, 1280)
@@ -365,6 +368,16 @@ async def test_direct_mode_from_an_allowed_origin_under_a_strict_csp_and_a_clear
         assert job.status == "completed"
         assert job.client["origin"] == allowed_origin
         assert detail["resultUrl"].startswith(f"{base_url}/api/v1/tryon/")
+
+        # A second try-on by the same shopper is over the key's daily cap: 429 with Retry-After.
+        await tab.part("[data-ref=again]").click()
+        await tab.part("[data-ref=submit]").click()
+        await expect(tab.part("[data-ref=error]")).to_contain_text(
+            re.compile(r"You have reached the try-on limit for now\. Please try again in \d+ (minutes|hours)\.")
+        )
+        [event] = await tab.events("error")
+        assert (event["detail"]["status"], event["detail"]["code"]) == (429, "shopper_limit_reached")
+        await tab.shot("cross-origin-429-1280-light")
         assert await tab.csp_violations() == []
         assert tab.page_errors == []
         await tab.close()

@@ -25,7 +25,6 @@ export const STRINGS = {
   "retry-label": "Try another photo",
   "close-label": "Close",
   "back-label": "Back",
-  "error-title": "Something went wrong",
   "error-file-type": "That file is not a photo. Choose a JPEG, PNG or WebP image.",
   "error-file-size": "That photo is too large ({n} at most). Choose a smaller one.",
   "error-no-credits": "Try-on is not available right now. Please try again later.",
