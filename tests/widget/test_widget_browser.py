@@ -30,6 +30,7 @@ from trailroom.domain.credits.services import utc_day
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
 from trailroom.embedded.process import free_port
+from trailroom.engines.base import EngineError
 from trailroom.seed import DemoAccount, ensure_demo
 from trailroom_flask import TrailRoom
 
@@ -162,6 +163,7 @@ async def test_the_demo_product_page_walk_in_light_and_dark_at_phone_and_desktop
             page = tab.page
             await page.goto(f"{base_url}/demo/store")
             plain_globals = set(await page.evaluate("Object.getOwnPropertyNames(window)"))
+            await page.screenshot(path=str(SHOTS / f"store-{width}-{'dark' if dark else 'light'}.png"), full_page=True)
             await page.goto(f"{base_url}/demo/store/{PRODUCT}")
             await expect(tab.widget).to_have_attribute("publishable-key", demo.publishable_key)
 
@@ -270,6 +272,7 @@ async def test_keyboard_focus_escape_no_credits_and_offline_states(
         assert await deep_focus_in_dialog(page)
     await tab.part("[data-ref=consent]").focus()
     await page.keyboard.press("Space")
+    await expect(tab.part("[data-ref=consent]")).to_be_checked()
     await page.keyboard.press("Tab")
     await expect(tab.part("[data-ref=submit]")).to_be_focused()
     await page.keyboard.press("Enter")
@@ -292,6 +295,24 @@ async def test_keyboard_focus_escape_no_credits_and_offline_states(
     await expect(error).to_contain_text("connection was lost")
     assert (await tab.events("error"))[-1]["detail"]["code"] == "network"
     await page.context.set_offline(False)
+
+    # Looks like a JPEG to the widget, but the platform cannot read it: its problem detail is shown.
+    await tab.part("[data-ref=back]").click()
+    await tab.part("[data-ref=change]").click()
+    broken = {"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff\xe0" + b"\x00" * 200}
+    await tab.part("[data-ref=file]").set_input_files(files=[broken])
+    await tab.part("[data-ref=consent]").check()
+    errors_before = len(await tab.events("error"))
+    await tab.part("[data-ref=submit]").click()
+    await page.wait_for_function(
+        "n => window.__seen.events.filter(e => e.type === 'trailroom:error').length > n", arg=errors_before
+    )
+    server_error = (await tab.events("error"))[-1]["detail"]
+    assert server_error["status"] in (400, 413, 422), server_error
+    problem_detail = server_error["message"]
+    assert "image" in problem_detail.lower(), problem_detail  # the platform's words, not a generic message
+    await expect(error).to_have_text(problem_detail)
+    await tab.shot("error-422-1280-light")
 
     # Too large for the element's own limit: refused before any upload.
     await tab.part("[data-ref=back]").click()
@@ -450,5 +471,23 @@ async def test_proxy_mode_through_the_flask_extension(
             assert job.status == "completed"
             assert job.account_id == owner.id
             assert secret not in await tab.page.content()
+
+            # The engine refuses the photo: the job fails and the shopper reads the engine's reason.
+            use_scripted.failures = [EngineError("person_not_found", "No person is visible in the photo.")]
+            await tab.part("[data-ref=again]").click()
+            await tab.part("[data-ref=submit]").click()
+            error = tab.part("[data-ref=error]")
+            await expect(error).to_have_text("No person is visible in the photo.", timeout=20_000)
+            [failed] = await tab.events("error")
+            assert failed["detail"]["code"] == "person_not_found"
+            await tab.shot("proxy-job-failed-1280-light")
+
+            # Nothing within the element's timeout: the shopper is told instead of waiting forever.
+            use_scripted.delay_s = 4.0
+            await tab.widget.evaluate("el => el.setAttribute('timeout', '1')")
+            await tab.part("[data-ref=back]").click()
+            await tab.part("[data-ref=submit]").click()
+            await expect(error).to_contain_text("taking longer than it should", timeout=10_000)
+            assert (await tab.events("error"))[-1]["detail"]["code"] == "timeout"
             assert tab.page_errors == []
             await tab.close()
