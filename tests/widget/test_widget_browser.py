@@ -267,12 +267,22 @@ async def test_keyboard_focus_escape_no_credits_and_offline_states(
     await expect(dialog).to_be_visible()
     await tab.part("[data-ref=file]").set_input_files(PERSON)
     await expect(tab.part("[data-ref=consent]")).to_be_focused()
-    for key in ["Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab"]:
+    # A privacy link only for http(s) URLs.
+    privacy = tab.part("[data-ref=privacy]")
+    await expect(privacy).to_be_hidden()
+    await tab.widget.evaluate("el => el.setAttribute('privacy-url', 'javascript:alert(1)')")
+    await expect(privacy).to_be_hidden()
+    await tab.widget.evaluate("el => el.setAttribute('privacy-url', '/privacy')")
+    await expect(privacy).to_have_attribute("href", f"{base_url}/privacy")
+    await expect(privacy).to_have_text("Privacy policy")
+    for key in ["Tab", "Tab", "Tab", "Tab", "Shift+Tab", "Shift+Tab"]:
         await page.keyboard.press(key)
         assert await deep_focus_in_dialog(page)
     await tab.part("[data-ref=consent]").focus()
     await page.keyboard.press("Space")
     await expect(tab.part("[data-ref=consent]")).to_be_checked()
+    await page.keyboard.press("Tab")
+    await expect(privacy).to_be_focused()
     await page.keyboard.press("Tab")
     await expect(tab.part("[data-ref=submit]")).to_be_focused()
     await page.keyboard.press("Enter")

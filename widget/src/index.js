@@ -120,7 +120,7 @@ class TrailRoomTryOn extends HTMLElement {
     preview.alt = this.t("preview-alt");
     after.alt = this.t("result-alt");
     this.ref.hint.textContent = this.t("hint-text", this.maxSize());
-    const privacyUrl = this.getAttribute("privacy-url");
+    const privacyUrl = webUrl(this.getAttribute("privacy-url"));
     privacy.hidden = !privacyUrl;
     if (privacyUrl) privacy.href = privacyUrl;
     // Phones and tablets get a second button that opens the front camera directly.
@@ -310,7 +310,8 @@ class TrailRoomTryOn extends HTMLElement {
           detail: error.detail,
         });
       }
-      const urls = client.resultUrls(job);
+      const urls = client.resultUrls(job).map(webUrl).filter(Boolean);
+      if (!urls.length) throw new TryOnError("no_result", this.t("error-failed"));
       this.showResult(urls[0]);
       this.emit("result", { jobId: job.id, resultUrl: urls[0], resultUrls: urls });
     } catch (error) {
@@ -358,6 +359,16 @@ class TrailRoomTryOn extends HTMLElement {
     if (e.status >= 500 || e.status === 401 || e.status === 403) return this.t("error-unavailable");
     if (e.status) return e.detail || this.t("error-generic");
     return e.message || this.t("error-generic");
+  }
+}
+
+/** An absolute http(s) URL, or "" (never a javascript: or data: link in our markup). */
+function webUrl(value) {
+  try {
+    const url = new URL(value || "", document.baseURI);
+    return value && /^https?:$/.test(url.protocol) ? url.href : "";
+  } catch {
+    return "";
   }
 }
 
