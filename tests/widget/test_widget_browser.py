@@ -99,10 +99,13 @@ class Tab:
 
 
 async def open_tab(browser: Browser, width: int = 1280, dark: bool = False) -> Tab:
+    phone = width < 600
     context = await browser.new_context(
-        viewport={"width": width, "height": 800 if width > 600 else 740},
+        viewport={"width": width, "height": 740 if phone else 800},
         color_scheme="dark" if dark else "light",
         device_scale_factor=1,
+        is_mobile=phone,
+        has_touch=phone,
     )
     page = await context.new_page()
     await page.add_init_script(RECORDER)
@@ -167,6 +170,15 @@ async def test_the_demo_product_page_walk_in_light_and_dark_at_phone_and_desktop
             await page.goto(f"{base_url}/demo/store/{PRODUCT}")
             await expect(tab.widget).to_have_attribute("publishable-key", demo.publishable_key)
 
+            if width < 600:
+                # Phones get a second button that opens the front camera.
+                await tab.part("button.launch").click()
+                await expect(tab.part("[data-ref=camera]")).to_be_visible()
+                await expect(tab.part("[data-ref=capture]")).to_have_attribute("capture", "user")
+                await tab.part(".close").click()
+                await page.evaluate("window.__seen.events.length = 0")
+            else:
+                await expect(tab.part("[data-ref=camera]")).to_be_hidden()
             detail = await walk(tab, name)
             job = await TryOnJob.get(detail["jobId"])
             assert job is not None
