@@ -160,8 +160,9 @@ export class TryOnClient {
   async follow(job, onUpdate, signal) {
     onUpdate(job);
     if (TERMINAL.has(job.status)) return job;
+    // The platform offers server-sent events; a proxy may too (the Flask and Django ones only poll).
     const events = job.links && job.links.events;
-    if (!this.proxy && events) {
+    if (events) {
       try {
         const last = await this.stream(this.url(events), onUpdate, signal);
         if (last && TERMINAL.has(last.status)) return last;
@@ -196,7 +197,7 @@ export class TryOnClient {
     const response = await fetch(url, {
       headers: this.headers({ Accept: "text/event-stream" }),
       signal,
-      credentials: "omit",
+      credentials: this.proxy ? "same-origin" : "omit",
       cache: "no-store",
     });
     if (!response.ok || !response.body) throw new TryOnError("stream", "");
