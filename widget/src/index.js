@@ -102,7 +102,10 @@ class TrailRoomTryOn extends HTMLElement {
   }
 
   disconnectedCallback() {
-    if (this.run) this.run.abort(new TryOnError("closed", ""));
+    if (this.run) {
+      this.run.abort(new TryOnError("closed", ""));
+      this.show(this.photo ? "preview" : "pick", false);
+    }
     if (this.dialog.open) this.dialog.close();
   }
 
@@ -162,8 +165,8 @@ class TrailRoomTryOn extends HTMLElement {
     if (this.dialog.open) return;
     this.translate();
     this.ref.garment.src = this.garmentUrl();
-    if (this.view === "error") this.show(this.photo ? "preview" : "pick", false);
-    if (this.view !== "progress") this.ref.error.hidden = true;
+    // A stale file complaint goes; a try-on's failure (maybe while the dialog was closed) stays.
+    if (this.view === "pick") this.ref.error.hidden = true;
     this.dialog.showModal();
     this.focusView();
     this.emit("open");
