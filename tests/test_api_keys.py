@@ -8,11 +8,13 @@ import httpx
 import pytest
 
 from trailroom.core.config import Settings
-from trailroom.core.ratelimit import Limit, RateLimiter
+from trailroom.core.errors import Unauthenticated
+from trailroom.core.ratelimit import LeasedRateLimiter, Limit, RateLimiter
 from trailroom.core.resources import Resources
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
-from trailroom.domain.accounts.models import ApiKey
+from trailroom.domain.accounts.models import ApiKey, User
 from trailroom.domain.accounts.security import sha256_hex
+from trailroom.domain.accounts.services import ApiKeyService
 from trailroom.domain.services import Services
 
 from .helpers import new_key, signed_up
@@ -183,3 +185,58 @@ async def test_last_used_is_tracked_without_writing_on_each_call(client: httpx.A
     stored = await ApiKey.get(created["id"])
     assert stored is not None
     assert stored.last_used_at is not None
+
+
+async def _evalsha_calls(resources: Resources) -> int:
+    stats = await resources.redis.info("commandstats")
+    return int(stats.get("cmdstat_evalsha", {}).get("calls", 0))
+
+
+async def test_leased_buckets_never_exceed_the_bucket_and_save_round_trips(resources: Resources) -> None:
+    leased = LeasedRateLimiter(RateLimiter(resources.redis), max_lease=16)
+    limit = Limit(100, 3600)  # refills one token every 36 s: nothing comes back during the test
+    before = await _evalsha_calls(resources)
+    allowed = 0
+    for _ in range(60):
+        allowed += (await leased.take("busy", limit)).allowed
+    assert allowed == 60
+    assert await _evalsha_calls(resources) - before < 15  # leases of 1, 2, 4, 8, 16, 16, ... tokens
+    # Concurrent callers on top: the bucket (100) is the bound, and it is (nearly) all usable.
+    results = await asyncio.gather(*(leased.take("busy", limit) for _ in range(200)))
+    total = allowed + sum(r.allowed for r in results)
+    assert 90 <= total <= 100
+    refused = next(r for r in results if not r.allowed)
+    assert refused.retry_after_s >= 1
+
+
+async def test_sparse_traffic_takes_single_tokens(resources: Resources) -> None:
+    leased = LeasedRateLimiter(RateLimiter(resources.redis), lease_s=0.05)
+    limit = Limit(10, 3600)
+    remaining = []
+    for _ in range(3):
+        remaining.append((await leased.take("sparse", limit)).remaining)
+        await asyncio.sleep(0.15)  # past the lease and its grace: the next lease starts at 1 again
+    assert remaining == [9, 8, 7]
+
+
+async def test_an_expired_key_lookup_is_shared_by_concurrent_requests(
+    client: httpx.AsyncClient, resources: Resources
+) -> None:
+    account = await signed_up(client, "flight@example.com")
+    created = await new_key(client, account)
+    service = ApiKeyService(resources.redis, RateLimiter(resources.redis), cache_ttl_s=60)
+    lookups = 0
+    lookup = service._lookup
+
+    async def counting_lookup(key_hash: str) -> tuple[ApiKey, User]:
+        nonlocal lookups
+        lookups += 1
+        return await lookup(key_hash)
+
+    service._lookup = counting_lookup  # type: ignore[method-assign]
+    found = await asyncio.gather(*(service.authenticate(created["key"]) for _ in range(30)))
+    assert lookups == 1
+    assert {str(key.id) for key, _ in found} == {created["id"]}
+    with pytest.raises(Unauthenticated):
+        await asyncio.gather(*(service.authenticate("tr_sk_not-a-key") for _ in range(5)))
+    assert lookups == 2

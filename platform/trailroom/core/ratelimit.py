@@ -6,7 +6,9 @@ several processes can never take more than the bucket holds.
 
 from __future__ import annotations
 
+import asyncio
 import math
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
@@ -85,3 +87,71 @@ class RateLimiter:
             retry_after_s=math.ceil(missing / limit.rate) if missing else 0,
             reset_s=math.ceil((limit.capacity - tokens) / limit.rate),
         )
+
+
+@dataclass
+class _Lease:
+    tokens: int  # left to hand out locally
+    size: int  # tokens taken from Redis for this lease
+    expires_at: float
+    remaining: int  # the bucket's remaining tokens in Redis when the lease was taken
+    reset_s: int
+
+
+class LeasedRateLimiter:
+    """A token bucket for hot paths: takes tokens from Redis a few at a time and hands them out
+    locally, so a busy key costs one Redis round trip per lease instead of per request.
+
+    Never more than the bucket: every token handed out was taken from Redis first. A lease lives
+    `lease_s` seconds; tokens left when it expires are dropped, so the lease size adapts: it doubles
+    (up to `max_lease`) while leases are used up in time and falls back to 1 (exact) when traffic is
+    sparse. Near the limit a refused lease is retried for a single token. One renewal per key at a
+    time: concurrent callers wait for it and then share the new lease.
+    """
+
+    def __init__(self, limiter: RateLimiter, *, max_lease: int = 32, lease_s: float = 1.0) -> None:
+        self._limiter = limiter
+        self._max_lease = max_lease
+        self._lease_s = lease_s
+        self._leases: dict[str, _Lease] = {}
+        self._renewing: dict[str, asyncio.Future[None]] = {}
+
+    async def take(self, key: str, limit: Limit) -> Decision:
+        while True:
+            now = time.monotonic()
+            lease = self._leases.get(key)
+            if lease is not None and lease.tokens > 0 and now < lease.expires_at:
+                lease.tokens -= 1
+                return Decision(True, limit.capacity, lease.remaining + lease.tokens, 0, lease.reset_s)
+            renewal = self._renewing.get(key)
+            if renewal is None:
+                break
+            await asyncio.shield(renewal)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._renewing[key] = done
+        try:
+            return await self._renew(key, limit, lease, now)
+        finally:
+            del self._renewing[key]
+            done.set_result(None)
+
+    async def _renew(self, key: str, limit: Limit, lease: _Lease | None, now: float) -> Decision:
+        used_up_in_time = lease is not None and lease.tokens == 0 and now < lease.expires_at + self._lease_s
+        size = min(self._max_lease, limit.capacity, lease.size * 2) if lease and used_up_in_time else 1
+        decision = await self._limiter.take(key, limit, cost=size)
+        if not decision.allowed and size > 1:
+            size = 1
+            decision = await self._limiter.take(key, limit, cost=1)
+        if not decision.allowed:
+            self._leases.pop(key, None)
+            return decision
+        if len(self._leases) > 10_000:
+            self._leases.clear()
+        self._leases[key] = _Lease(
+            tokens=size - 1,
+            size=size,
+            expires_at=now + self._lease_s,
+            remaining=decision.remaining,
+            reset_s=decision.reset_s,
+        )
+        return Decision(True, limit.capacity, decision.remaining + size - 1, 0, decision.reset_s)

@@ -6,6 +6,8 @@ response, errors included.
 
 from __future__ import annotations
 
+import itertools
+import logging
 import re
 import secrets
 import time
@@ -20,8 +22,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from trailroom.core.logging import get_logger
 
 REQUEST_ID_HEADER = "x-request-id"
+# Ids are a random per-process prefix and a counter: unique without a system call per request.
+_ID_PREFIX = f"req_{secrets.token_hex(4)}"
+_next_id = itertools.count(1)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{6,64}$")
 _access_log = get_logger("trailroom.access")
+# Asked before building the access line: structlog would format it first and drop it after.
+_access_level = logging.getLogger("trailroom.access")
 
 
 def request_id_of(scope: Scope) -> str:
@@ -29,7 +36,7 @@ def request_id_of(scope: Scope) -> str:
     state: dict[str, Any] = scope.setdefault("state", {})
     request_id = state.get("request_id")
     if request_id is None:
-        request_id = _incoming_id(scope) or f"req_{secrets.token_hex(8)}"
+        request_id = _incoming_id(scope) or f"{_ID_PREFIX}{next(_next_id):08x}"
         state["request_id"] = request_id
     return str(request_id)
 
@@ -65,7 +72,7 @@ class RequestContextMiddleware(ASGIMiddleware):
         try:
             await next_app(scope, receive, send_with_id)
         finally:
-            if self.access_log:
+            if self.access_log and _access_level.isEnabledFor(logging.INFO):
                 _access_log.info(
                     "request",
                     method=scope.get("method"),

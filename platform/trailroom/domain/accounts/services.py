@@ -11,6 +11,7 @@ Invariants kept here:
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from redis.asyncio import Redis
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from trailroom.core.ids import parse_object_id
-from trailroom.core.ratelimit import Limit, RateLimiter
+from trailroom.core.ratelimit import LeasedRateLimiter, Limit, RateLimiter
 from trailroom.domain.accounts.models import (
     ApiKey,
     ApiKeyKind,
@@ -274,10 +275,11 @@ class ApiKeyService:
 
     def __init__(self, redis: Redis, limiter: RateLimiter, cache_ttl_s: float = 2.0) -> None:
         self.redis = redis
-        self.limiter = limiter
+        self.limiter = LeasedRateLimiter(limiter)
         self.cache_ttl_s = cache_ttl_s
         self._cache: dict[str, tuple[float, ApiKey, User]] = {}
         self._known_origins: dict[str, tuple[float, bool]] = {}
+        self._loading: dict[str, asyncio.Future[tuple[ApiKey, User]]] = {}
         self._touched: dict[str, float] = {}
 
     @staticmethod
@@ -383,6 +385,29 @@ class ApiKeyService:
         cached = self._cache.get(key_hash)
         if cached is not None and time.monotonic() - cached[0] < self.cache_ttl_s:
             return cached[1], cached[2]
+        # One lookup per key at a time: when the cached entry expires under load, the concurrent
+        # requests of that key wait for the same read instead of each querying the database.
+        pending = self._loading.get(key_hash)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        loading: asyncio.Future[tuple[ApiKey, User]] = asyncio.get_running_loop().create_future()
+        self._loading[key_hash] = loading
+        try:
+            found = await self._lookup(key_hash)
+        except asyncio.CancelledError:
+            loading.cancel()
+            raise
+        except BaseException as exc:
+            loading.set_exception(exc)
+            loading.exception()  # waiters (if any) re-raise it; nobody else needs to see it
+            raise
+        else:
+            loading.set_result(found)
+            return found
+        finally:
+            del self._loading[key_hash]
+
+    async def _lookup(self, key_hash: str) -> tuple[ApiKey, User]:
         api_key = await ApiKey.find_one(ApiKey.key_hash == key_hash)
         if api_key is None:
             raise Unauthenticated("The API key is not valid or has been revoked.", code="invalid_api_key")

@@ -33,7 +33,7 @@ from trailroom.domain.runtime_config.services import RuntimeConfigService
 
 
 def utc_day(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).strftime("%Y-%m-%d")
+    return (now or datetime.now(UTC)).date().isoformat()
 
 
 def next_reset(now: datetime | None = None) -> datetime:
