@@ -239,6 +239,7 @@ async def test_the_demo_product_page_walk_in_light_and_dark_at_phone_and_desktop
 
             assert await tab.csp_violations() == []
             assert tab.page_errors == []
+            assert [line for line in tab.console if line.startswith("error")] == []  # no 404s, no failures
             assert [url for url in tab.requests if not is_loopback(url)] == []
             await tab.close()
 
