@@ -367,6 +367,17 @@ async def test_keyboard_focus_escape_no_credits_and_offline_states(
     await expect(launch).to_have_text("Virtually try on")
     await launch.click()
     await expect(error).to_be_hidden()  # a new visit starts without the old message
+
+    # A secret key in the page is refused before anything is sent.
+    await tab.widget.evaluate("el => el.removeAttribute('max-bytes')")
+    await tab.widget.evaluate("el => el.setAttribute('publishable-key', 'tr_sk_x')")
+    await tab.part("[data-ref=file]").set_input_files(PERSON)
+    await tab.part("[data-ref=consent]").check()
+    calls_before = len([url for url in tab.requests if "/api/v1/tryon" in url])
+    await tab.part("[data-ref=submit]").click()
+    await expect(error).to_have_text("The try-on service is unavailable right now. Please try again later.")
+    assert len([url for url in tab.requests if "/api/v1/tryon" in url]) == calls_before
+    assert any("must never be in a page" in line for line in tab.console)
     assert await tab.csp_violations() == []
     assert tab.page_errors == []
     await tab.close()

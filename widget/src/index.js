@@ -277,6 +277,11 @@ class TrailRoomTryOn extends HTMLElement {
     const key = this.getAttribute("publishable-key");
     if (!endpoint && !(key && key.startsWith("tr_pk_"))) {
       // A secret key must never be in a page: refuse it rather than send it anywhere.
+      console.error(
+        key && key.startsWith("tr_sk_")
+          ? "<trailroom-try-on>: a secret key (tr_sk_…) must never be in a page; use a publishable key (tr_pk_…)"
+          : "<trailroom-try-on>: set endpoint (your proxy) or publishable-key (tr_pk_…)",
+      );
       throw new TryOnError("not_configured", this.t("error-unavailable"), {
         detail: "set endpoint (proxy mode) or publishable-key (tr_pk_…)",
       });
