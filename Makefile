@@ -9,8 +9,9 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := platform/trailroom/static/vendor
+WIDGET_JS := platform/trailroom/static/widget/v1/trailroom.js
 
-.PHONY: dev test install assets system-deps lint typecheck pytest format bench clean
+.PHONY: dev test install assets widget system-deps lint typecheck pytest format bench clean
 
 dev: install assets
 	$(BIN)/trailroom dev
@@ -27,9 +28,16 @@ install: $(UV)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
-assets: node_modules/.package-lock.json
+assets: node_modules/.package-lock.json $(WIDGET_JS)
 	@mkdir -p $(VENDOR)/swagger-ui
 	@cp node_modules/swagger-ui-dist/{swagger-ui-bundle.js,swagger-ui.css,swagger-ui-standalone-preset.js,favicon-32x32.png,LICENSE,NOTICE} $(VENDOR)/swagger-ui/
+
+# The drop-in widget (widget/src) as one minified script the platform serves at /widget/v1/trailroom.js.
+$(WIDGET_JS): node_modules/.package-lock.json $(wildcard widget/src/*.js)
+	npm run --silent build:widget
+
+widget: $(WIDGET_JS)
+	$(BIN)/python scripts/widget_size.py
 
 system-deps:
 	@scripts/system-deps.sh
@@ -49,4 +57,4 @@ pytest:
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) .cache node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .cache node_modules $(VENDOR) $(dir $(WIDGET_JS)) .pytest_cache .mypy_cache .ruff_cache

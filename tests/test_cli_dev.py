@@ -244,6 +244,14 @@ def test_dev_runs_everything_refuses_a_second_and_stops_on_ctrl_c(tmp_path: Path
     me = httpx.get(try_it.group(2), headers={"Authorization": f"Bearer {try_it.group(1)}"}, timeout=10)
     assert me.status_code == 200, me.text
 
+    # The demo store the banner names embeds the widget with the seeded publishable key.
+    assert f"http://127.0.0.1:{dev.port}/demo/store" in banner
+    product = httpx.get(dev.url("/demo/store/oxford-shirt"), timeout=10)
+    assert product.status_code == 200
+    key = re.search(r'publishable-key="(tr_pk_[^"]+)"', product.text)
+    assert key, product.text
+    assert (data_dir / "demo.json").stat().st_mode & 0o777 == 0o600
+
     # A second `trailroom dev` on the same data folder is refused at once, in one line.
     started = time.monotonic()
     second = subprocess.run(

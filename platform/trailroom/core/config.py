@@ -80,6 +80,8 @@ class Settings(BaseSettings):
 
     demo_email: str = "demo@trailroom.dev"
     demo_password: str = "TryOn-Demo-2026!"
+    # The demo shop at /demo/store (the widget in direct mode). Unset: on in dev and test, off in production.
+    demo_store: bool | None = None
 
     @field_validator("public_url")
     @classmethod
@@ -102,6 +104,10 @@ class Settings(BaseSettings):
     def secure_cookies(self) -> bool:
         """Secure cookies everywhere but on plain-HTTP development hosts."""
         return self.is_production or self.base_url.startswith("https://")
+
+    @property
+    def demo_store_enabled(self) -> bool:
+        return self.demo_store if self.demo_store is not None else not self.is_production
 
     @property
     def is_production(self) -> bool:

@@ -194,6 +194,8 @@ class DevStack:
                 f"  Demo secret key  {demo.secret_key}",
                 f"  Try it           curl -H 'Authorization: Bearer {demo.secret_key}' {base}/api/v1/credits",
             ]
+            if self.settings.demo_store_enabled:
+                lines.append(f"  Demo store       {base}/demo/store   (the widget, with the demo publishable key)")
         lines += ["Press Ctrl-C to stop.", ""]
         return "\n".join(lines)
 

@@ -29,6 +29,8 @@ from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_context import RequestContextMiddleware
+from trailroom.web.demo_store import DemoStoreController
+from trailroom.web.widget_script import widget_script
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -72,6 +74,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             AISettingsController,
             AnalyticsController,
             WebhookController,
+            widget_script,
+            *([DemoStoreController] if settings.demo_store_enabled else []),
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],
