@@ -11,7 +11,8 @@ PRODUCT_PAGE = """{% load trailroom %}<main>{% trailroom_widget garment mode="to
 
 def product(request: HttpRequest) -> HttpResponse:
     template = engines["django"].from_string(PRODUCT_PAGE)
-    return HttpResponse(template.render({"garment": "https://shop.example/shirt.jpg", "label": "Try it"}, request))
+    garment = request.GET.get("garment", "https://shop.example/shirt.jpg")
+    return HttpResponse(template.render({"garment": garment, "label": "Try it"}, request))
 
 
 urlpatterns = [
