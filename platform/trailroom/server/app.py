@@ -29,6 +29,19 @@ from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_context import RequestContextMiddleware
+from trailroom.web.auth_pages import SignInPagesController
+from trailroom.web.billing import BillingPages
+from trailroom.web.dashboard import HomeController, SettingsController
+from trailroom.web.docs_pages import DocsController
+from trailroom.web.generate import GeneratePages
+from trailroom.web.history import HistoryPages
+from trailroom.web.playground import PlaygroundPages
+from trailroom.web.public import PublicPagesController
+from trailroom.web.security import SecurityHeadersMiddleware
+from trailroom.web.session import WebSessionController
+from trailroom.web.templating import template_config
+from trailroom.web.usage import UsagePages
+from trailroom.web.webhooks import WebhookPages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -72,6 +85,19 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             AISettingsController,
             AnalyticsController,
             WebhookController,
+            # Web pages (templates/ + web/): add page controllers below.
+            PublicPagesController,
+            SignInPagesController,
+            WebSessionController,
+            HomeController,
+            SettingsController,
+            GeneratePages,
+            HistoryPages,
+            PlaygroundPages,
+            UsagePages,
+            WebhookPages,
+            BillingPages,
+            DocsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],
@@ -81,7 +107,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             "settings": Provide(_settings, sync_to_thread=False),
         },
         # Outermost first: request ids, then usage counting around authentication and the handler.
-        middleware=[RequestContextMiddleware(), UsageMiddleware(), AuthenticationMiddleware()],
+        middleware=[
+            RequestContextMiddleware(),
+            SecurityHeadersMiddleware(),
+            UsageMiddleware(),
+            AuthenticationMiddleware(),
+        ],
+        template_config=template_config(),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi_config(),
         # Logging is configured once by `configure_logging`; Litestar must not install its own.

@@ -1,0 +1,109 @@
+// Progressive enhancement of the server-rendered forms: inline validation on blur and submit,
+// a loading state on the submit button, password reveal and the strength meter.
+import { checkPassword } from "./password-rules.js";
+
+const STRENGTH = ["", "Too weak", "Fair", "Good", "Strong"];
+
+function showError(input, message) {
+  const form = input.form;
+  const box = form?.querySelector(`[data-error-for="${CSS.escape(input.name)}"]`);
+  const field = input.closest(".field");
+  if (box) {
+    box.textContent = message;
+    box.hidden = !message;
+  }
+  field?.classList.toggle("has-error", Boolean(message));
+  if (message) input.setAttribute("aria-invalid", "true");
+  else input.removeAttribute("aria-invalid");
+}
+
+function messageFor(input) {
+  const v = input.validity;
+  if (v.valid) return "";
+  const label = input.closest(".field")?.querySelector("label")?.textContent?.trim() || "This field";
+  if (v.valueMissing) return input.type === "checkbox" ? input.dataset.required || "Tick this box to continue." : `${label} is required.`;
+  if (v.typeMismatch && input.type === "email") return "Enter a valid email address.";
+  if (v.typeMismatch && input.type === "url") return "Enter a full address, like https://shop.example.";
+  if (v.tooShort) return `Use at least ${input.minLength} characters.`;
+  if (v.tooLong) return `Use at most ${input.maxLength} characters.`;
+  return input.validationMessage;
+}
+
+function passwordContext(input) {
+  const form = input.form;
+  return {
+    email: form?.querySelector('[name="email"]')?.value || document.body.dataset.userEmail || "",
+    name: form?.querySelector('[name="name"]')?.value || document.body.dataset.userName || "",
+  };
+}
+
+function validate(input) {
+  let message = messageFor(input);
+  if (!message && input.dataset.strength && input.value) message = checkPassword(input.value, passwordContext(input)).problem;
+  showError(input, message);
+  return !message;
+}
+
+function updateStrength(input) {
+  const meter = document.getElementById(input.dataset.strength);
+  if (!meter) return;
+  meter.hidden = false;
+  const { rules, score } = checkPassword(input.value, passwordContext(input));
+  meter.dataset.score = String(score);
+  meter.querySelector(".strength-text").textContent = input.value ? `Strength: ${STRENGTH[score]}` : "";
+  for (const item of meter.querySelectorAll("[data-rule]")) item.classList.toggle("ok", Boolean(input.value) && rules[item.dataset.rule]);
+}
+
+export function enhanceForms(root = document) {
+  for (const button of root.querySelectorAll("[data-reveal]")) {
+    const input = document.getElementById(button.dataset.reveal);
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const show = input.type === "password";
+      input.type = show ? "text" : "password";
+      button.setAttribute("aria-pressed", String(show));
+      button.setAttribute("aria-label", show ? "Hide password" : "Show password");
+      button.querySelector('[data-when="hidden"]').hidden = show;
+      button.querySelector('[data-when="shown"]').hidden = !show;
+    });
+  }
+  for (const input of root.querySelectorAll("[data-strength]")) {
+    input.addEventListener("input", () => updateStrength(input));
+    if (input.value) updateStrength(input);
+  }
+  for (const form of root.querySelectorAll("form")) {
+    if (form.dataset.enhanced) continue;
+    form.dataset.enhanced = "1";
+    const inputs = () => [...form.querySelectorAll("input, textarea, select")].filter((i) => i.name && i.type !== "hidden");
+    for (const input of inputs()) {
+      input.addEventListener("blur", () => { if (input.value || input.type === "checkbox") validate(input); });
+      input.addEventListener("input", () => { if (input.getAttribute("aria-invalid")) validate(input); });
+      input.addEventListener("change", () => { if (input.type === "checkbox") validate(input); });
+    }
+    if (form.hasAttribute("novalidate") || form.querySelector('[data-error-for]')) {
+      form.noValidate = true;
+      form.addEventListener("submit", (event) => {
+        const invalid = inputs().filter((input) => !validate(input));
+        if (invalid.length) {
+          event.preventDefault();
+          invalid[0].focus();
+        }
+      });
+    }
+    form.addEventListener("submit", (event) => {
+      if (event.defaultPrevented) return;
+      const message = event.submitter?.dataset.confirm;
+      if (message && !window.confirm(message)) {
+        event.preventDefault();
+        return;
+      }
+      const button = event.submitter?.type === "submit" ? event.submitter : form.querySelector('button[type="submit"]');
+      if (button?.dataset.loadingText) {
+        button.classList.add("is-loading");
+        button.setAttribute("aria-busy", "true");
+        const label = button.querySelector(".btn-label");
+        if (label) label.textContent = button.dataset.loadingText;
+      }
+    });
+  }
+}
