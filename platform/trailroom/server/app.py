@@ -32,6 +32,7 @@ from trailroom.server.request_context import RequestContextMiddleware
 from trailroom.web.auth_pages import SignInPagesController
 from trailroom.web.billing import BillingPages
 from trailroom.web.dashboard import HomeController, SettingsController
+from trailroom.web.demo import DemoController
 from trailroom.web.docs_pages import DocsController
 from trailroom.web.generate import GeneratePages
 from trailroom.web.history import HistoryPages
@@ -91,6 +92,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             WebSessionController,
             HomeController,
             SettingsController,
+            DemoController,
             GeneratePages,
             HistoryPages,
             PlaygroundPages,

@@ -29,6 +29,7 @@ class PublicPagesController(PageController):
         self,
         ctx: Page,
         credits: Annotated[str | None, QueryParameter(max_length=12)] = None,
+        demo: Annotated[str | None, QueryParameter(max_length=40)] = None,
     ) -> Template:
         settings = ctx.settings
         chosen, notice = FIXED_PLAN_CREDITS, None
@@ -53,6 +54,8 @@ class PublicPagesController(PageController):
             step=CALCULATOR_STEP,
             free_daily=settings.free_daily_credits,
             demo_pairs=DEMO_PAIRS,
+            demo_pair=next((pair for pair in DEMO_PAIRS if pair.slug == demo), DEMO_PAIRS[0]),
+            fixed_plan_credits=FIXED_PLAN_CREDITS,
         )
 
     @get("/terms", summary="Terms of service")

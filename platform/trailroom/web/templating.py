@@ -46,6 +46,11 @@ def number(value: int | float) -> str:
     return f"{value:,}"
 
 
+def percent(value: Decimal | float) -> str:
+    """12.50 → "12.5%", 10.00 → "10%"."""
+    return f"{Decimal(str(value)).normalize():f}%"
+
+
 def build_environment() -> Environment:
     environment = Environment(
         loader=FileSystemLoader(templates_dir()),
@@ -57,6 +62,7 @@ def build_environment() -> Environment:
     environment.globals["static_url"] = static_url
     environment.filters["money"] = money
     environment.filters["number"] = number
+    environment.filters["percent"] = percent
     return environment
 
 

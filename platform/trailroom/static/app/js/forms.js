@@ -38,8 +38,9 @@ function passwordContext(input) {
 }
 
 function validate(input) {
-  let message = messageFor(input);
-  if (!message && input.dataset.strength && input.value) message = checkPassword(input.value, passwordContext(input)).problem;
+  // New passwords get the server's own wording for its rules; other fields the browser's checks.
+  const rules = input.dataset.strength && input.value ? checkPassword(input.value, passwordContext(input)).problem : "";
+  const message = rules || messageFor(input);
   showError(input, message);
   return !message;
 }
@@ -76,7 +77,12 @@ export function enhanceForms(root = document) {
     form.dataset.enhanced = "1";
     const inputs = () => [...form.querySelectorAll("input, textarea, select")].filter((i) => i.name && i.type !== "hidden");
     for (const input of inputs()) {
-      input.addEventListener("blur", () => { if (input.value || input.type === "checkbox") validate(input); });
+      input.addEventListener("blur", (event) => {
+        // Leaving the field for the submit button: the submit validates everything, and an error
+        // shown now would move the button away from under the pointer.
+        if (event.relatedTarget?.type === "submit" && event.relatedTarget.form === form) return;
+        if (input.value) validate(input);
+      });
       input.addEventListener("input", () => { if (input.getAttribute("aria-invalid")) validate(input); });
       input.addEventListener("change", () => { if (input.type === "checkbox") validate(input); });
     }
