@@ -85,7 +85,7 @@ async def test_every_guide_renders_with_a_title_a_toc_and_links_that_resolve(
                     continue
                 if parts.fragment:
                     assert parts.fragment in target.ids, f"{url}: {href} has no anchor"
-            elif path.startswith(("/api/v1/", "/schema")) and path not in checked:
+            elif path.startswith(("/api/v1/", "/schema", "/app")) and path not in checked:
                 checked.add(path)
                 answer = await client.get(path)
                 # The route exists (it may want a key): not a missing page or a wrong method.
@@ -203,12 +203,14 @@ async def test_unknown_guide_is_an_html_404(client: httpx.AsyncClient) -> None:
     assert "Traceback" not in response.text
 
 
-async def _screenshots(page: Page, name: str) -> None:
+async def _screenshots(page: Page, name: str, focus: str | None = None) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     for theme in ("light", "dark"):
         await page.evaluate("theme => { document.documentElement.dataset.theme = theme; }", theme)
         for width in (360, 1280):
             await page.set_viewport_size({"width": width, "height": 900})
+            if focus:
+                await page.locator(focus).scroll_into_view_if_needed()
             await page.screenshot(path=str(ARTIFACTS / f"docs-{name}-{width}-{theme}.png"), full_page=False)
 
 
@@ -266,6 +268,7 @@ async def test_copy_button_copies_and_live_search_finds_under_strict_csp(base_ur
             # An error code's link from a problem lands on its highlighted row.
             await page.goto(f"{base_url}/docs/errors#out_of_credits", wait_until="networkidle")
             await expect(page.locator("tr#out_of_credits")).to_be_in_viewport()
+            await _screenshots(page, "errors", "tr#out_of_credits")
             await page.goto(f"{base_url}/docs/no-such-guide", wait_until="networkidle")
             await expect(page.locator("h1")).to_have_text("Not found")
         finally:

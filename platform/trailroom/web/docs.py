@@ -206,6 +206,8 @@ def _annotate(tokens: list[Token], *, code_anchors: bool) -> _RenderState:
     state = _RenderState()
     heading, anchor = "", None
     body: list[str] = []
+    columns: list[str] = []  # the header texts of the current table
+    column = 0
 
     def close_section() -> None:
         text = " ".join(part for part in body if part).strip()
@@ -241,7 +243,18 @@ def _annotate(tokens: list[Token], *, code_anchors: bool) -> _RenderState:
             language, flags = parse_info(token.info)
             state.snippets.append(Snippet(language=language, code=token.content, flags=flags))
             body.append(token.content)
-        elif token.type == "tr_open" and code_anchors:
+        elif token.type == "thead_open":
+            columns.clear()
+        elif token.type == "th_open":
+            columns.append(_inline_text(tokens[index + 1]))
+        elif token.type == "tr_open":
+            column = 0
+        elif token.type == "td_open":
+            # Phones show each row as a card; the label says which column a cell came from.
+            if column < len(columns) and columns[column]:
+                token.attrSet("data-label", columns[column])
+            column += 1
+        if token.type == "tr_open" and code_anchors:
             cell = tokens[index + 2] if index + 2 < len(tokens) else None
             children = cell.children if cell is not None and cell.type == "inline" else None
             if children and len(children) == 1 and children[0].type == "code_inline":
