@@ -40,10 +40,14 @@ class Chart:
     unit: str = ""  # appended to tooltip numbers, e.g. "%"
 
 
+GRID_STEPS = 5
+
+
 def nice_ceiling(value: float) -> float:
-    """The smallest 1, 2, 2.5 or 5 x 10^n at or above `value` (at least 1): a round axis top."""
-    if value <= 1:
-        return 1.0
+    """The smallest 1, 2, 2.5 or 5 x 10^n at or above `value`, at least 5: a round axis top whose
+    fifths are whole numbers (counts never get fractional grid lines)."""
+    if value <= 5:
+        return 5.0
     magnitude = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * magnitude:
@@ -72,8 +76,8 @@ def render(chart: Chart) -> Markup:
         f'<title id="{_id(chart)}-t">{escape(chart.title)}</title>',
         f'<desc id="{_id(chart)}-d">{escape(chart.description)}</desc>',
     ]
-    for step in range(5):  # horizontal grid lines with their values
-        value = top * step / 4
+    for step in range(GRID_STEPS + 1):  # horizontal grid lines with their values
+        value = top * step / GRID_STEPS
         line_y = y(value)
         parts.append(
             f'<line class="chart-grid" x1="{PAD_LEFT}" x2="{WIDTH - PAD_RIGHT}" y1="{line_y:.1f}" y2="{line_y:.1f}"/>'

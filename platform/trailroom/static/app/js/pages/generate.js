@@ -14,7 +14,7 @@ const form = document.getElementById("generate-form");
 
 if (form) {
   const maxBytes = Number(form.dataset.maxBytes);
-  const balance = Number(form.dataset.balance);
+  let balance = Number(form.dataset.balance);
   const submit = form.querySelector("[data-generate-submit]");
   const formError = form.querySelector("[data-form-error]");
   const chosen = new Map(); // field name → File (dropped or picked)
@@ -146,6 +146,7 @@ if (form) {
     submit.classList.add("is-loading");
     try {
       follow(await api("/api/v1/tryon", { method: "POST", body: data }));
+      refreshBalance();
     } catch (error) {
       formError.textContent =
         error.name === "ApiError" ? error.message : "The server could not be reached; check the connection and try again.";
@@ -153,6 +154,18 @@ if (form) {
     } finally {
       submit.classList.remove("is-loading");
       update();
+    }
+  }
+
+  /** The top bar's balance and the cost check follow the account's credits (a charge, a refund). */
+  async function refreshBalance() {
+    try {
+      const credits = await api("/api/v1/credits");
+      balance = credits.balance;
+      for (const value of document.querySelectorAll("[data-balance-value]")) value.textContent = balance.toLocaleString("en");
+      update();
+    } catch {
+      // The balance shown stays as it was; the next page load corrects it.
     }
   }
 
@@ -175,6 +188,7 @@ if (form) {
       render(current);
       if (["completed", "failed", "canceled"].includes(current.status)) {
         done = true;
+        if (current.status !== "completed") refreshBalance();
         return true;
       }
       return false;
