@@ -176,6 +176,17 @@ def _fence(self: RendererHTML, tokens: Sequence[Token], index: int, options: Opt
     )
 
 
+def _heading_close(self: RendererHTML, tokens: Sequence[Token], index: int, options: OptionsDict, env: EnvType) -> str:
+    """A `#` link after each section heading, to copy a link to the section."""
+    anchor = tokens[index - 2].attrGet("id")
+    link = (
+        f'<a class="heading-anchor" href="#{escape(str(anchor))}" aria-hidden="true" tabindex="-1">#</a>'
+        if anchor
+        else ""
+    )
+    return f"{link}</{tokens[index].tag}>\n"
+
+
 def _table_open(self: RendererHTML, tokens: Sequence[Token], index: int, options: OptionsDict, env: EnvType) -> str:
     return '<div class="table-wrap"><table>\n'
 
@@ -195,6 +206,7 @@ def _link_open(self: RendererHTML, tokens: Sequence[Token], index: int, options:
 def _markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False, "typographer": False}).enable("table")
     md.add_render_rule("fence", _fence)
+    md.add_render_rule("heading_close", _heading_close)
     md.add_render_rule("table_open", _table_open)
     md.add_render_rule("table_close", _table_close)
     md.add_render_rule("link_open", _link_open)
