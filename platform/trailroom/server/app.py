@@ -9,6 +9,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from trailroom.core.config import Settings, get_settings
@@ -30,6 +31,7 @@ from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_context import RequestContextMiddleware
 from trailroom.web.auth_pages import SignInPagesController
+from trailroom.web.base import http_error_anywhere
 from trailroom.web.billing import BillingPages
 from trailroom.web.dashboard import HomeController, SettingsController
 from trailroom.web.demo import DemoController
@@ -116,7 +118,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             AuthenticationMiddleware(),
         ],
         template_config=template_config(),
-        exception_handlers=EXCEPTION_HANDLERS,
+        # Unknown addresses get an HTML page when a browser navigates to them.
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error_anywhere},
         openapi_config=openapi_config(),
         # Logging is configured once by `configure_logging`; Litestar must not install its own.
         logging_config=None,

@@ -21,7 +21,7 @@ from litestar.response import Redirect
 from trailroom.core import errors
 from trailroom.core.logging import get_logger
 from trailroom.domain.accounts.models import User
-from trailroom.server.problems import DOMAIN_STATUS
+from trailroom.server.problems import DOMAIN_STATUS, handle_http_error
 from trailroom.server.request_context import request_id_of
 from trailroom.web.context import CsrfRejected, provide_page_context
 
@@ -95,6 +95,18 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any
         "Something went wrong",
         "Something went wrong on our side; the request id identifies it in our logs.",
     )
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating to a page address (not the API, not the API reference)."""
+    path = request.url.path
+    return not path.startswith(("/api/", "/schema", "/static/")) and "text/html" in request.headers.get("accept", "")
+
+
+def http_error_anywhere(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The app-wide handler of HTTP errors (unknown paths, wrong methods): an HTML page for a
+    browser's navigation, problem+json for everything else."""
+    return _http_error(request, exc) if wants_page(request) else handle_http_error(request, exc)
 
 
 PAGE_EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {

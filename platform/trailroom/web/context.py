@@ -26,6 +26,7 @@ from trailroom.domain.accounts.models import User
 from trailroom.domain.accounts.security import new_token
 from trailroom.domain.credits.services import Balance
 from trailroom.domain.services import Services
+from trailroom.web.security import PAGE_SECURITY_HEADERS
 
 THEME_COOKIE = "tr_theme"
 FLASH_COOKIE = "tr_flash"
@@ -130,7 +131,9 @@ class PageContext:
             status_code=status_code,
             cookies=self._cookies(cookies, rendered=True),
             # Pages hold personal data and tokens for forms: neither proxies nor the back button keep them.
-            headers={"Cache-Control": "no-store"},
+            # The security headers are set here too: error pages for unknown paths never reach
+            # the middleware that adds them to routed responses.
+            headers={"Cache-Control": "no-store", **PAGE_SECURITY_HEADERS},
         )
 
     def redirect(

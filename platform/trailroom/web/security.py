@@ -38,6 +38,8 @@ HTML_ONLY = {
     "permissions-policy": "camera=(self), microphone=(), geolocation=()",
 }
 
+PAGE_SECURITY_HEADERS = {**ALWAYS, **HTML_ONLY}
+
 
 class SecurityHeadersMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
