@@ -10,12 +10,15 @@ import re
 import httpx
 import pytest
 
+from tests.conftest import running_workers
 from tests.helpers import PASSWORD, register
+from tests.tryon.conftest import scripted, small_png, use_scripted  # noqa: F401 - fixtures
 from trailroom.core.errors import Unauthenticated
 from trailroom.core.ratelimit import RateLimiter
 from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
 from trailroom.domain.billing.pricing import quote
 from trailroom.domain.services import Services
+from trailroom.domain.tryon.models import TryOnJob
 from trailroom.web.security import CONTENT_SECURITY_POLICY
 from trailroom.web.templating import money
 
@@ -339,3 +342,42 @@ async def test_profile_and_password_over_the_api(client: httpx.AsyncClient) -> N
     assert changed.json()["refresh_token"]
     old = await client.post("/api/v1/auth/refresh", json={"refresh_token": login.json()["refresh_token"]})
     assert old.status_code == 401
+
+
+@pytest.mark.usefixtures("use_scripted")
+async def test_home_shows_recent_try_ons_and_the_checklist(
+    signed_in: FormBrowser, services: Services, base_url: str
+) -> None:
+    fresh = await signed_in.get("/app")
+    assert 'data-step-done="true"' not in fresh.text
+    assert "No try-ons yet" in fresh.text
+    created = await signed_in.post_form(
+        "/app/settings/keys", {"name": "Server", "kind": "secret"}, from_page="/app/settings"
+    )
+    key = re.search(r"data-key-value>(tr_sk_[^<]+)<", created.text)
+    assert key
+    async with httpx.AsyncClient(base_url=base_url) as api, running_workers(services):
+        submitted = await api.post(
+            "/api/v1/tryon",
+            headers={"Authorization": f"Bearer {key.group(1)}"},
+            data={"mode": "top"},
+            files={
+                "person_image": ("p.png", small_png((90, 90, 90)), "image/png"),
+                "garment_image": ("g.png", small_png(), "image/png"),
+            },
+        )
+        assert submitted.status_code in (201, 202), submitted.text
+        job_id = submitted.json()["id"]
+        for _ in range(100):
+            job = await TryOnJob.get(job_id)
+            if job is not None and job.status.value == "completed":
+                break
+            await asyncio.sleep(0.05)
+    home = await signed_in.get("/app")
+    assert home.text.count('data-step-done="true"') == 2  # a key and a try-on; no webhook yet
+    assert f'href="/app/history/{job_id}"' in home.text
+    thumbnail = re.search(r'<img src="(/api/v1/tryon/[^"]+/result/0\?[^"]+)"', home.text)
+    assert thumbnail, home.text
+    image = await signed_in.get(thumbnail.group(1).replace("&amp;", "&"))
+    assert image.status_code == 200
+    assert "data-balance-value>2<" in home.text
