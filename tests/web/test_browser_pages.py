@@ -118,6 +118,12 @@ async def test_register_sign_out_and_sign_in(context: BrowserContext, console: C
     await page.fill("#f-password", PASSWORD)
     await page.click("#main button[type=submit]")
     await expect(page).to_have_url(re.compile(r"/app$"))
+
+    # Fifteen minutes later the access cookie is gone: the next page renews the session on its way.
+    await context.clear_cookies(name="tr_access")
+    await page.goto("/app/settings")
+    await expect(page).to_have_url(re.compile(r"/app/settings$"))
+    await expect(page.locator("h1")).to_have_text("Settings")
     assert console.problems == []
 
 

@@ -203,6 +203,23 @@ async def test_two_tabs_renewing_at_once_stay_signed_in(signed_in: FormBrowser, 
     assert await RefreshToken.find(RefreshToken.revoked_at == None).count() == 0  # noqa: E711
 
 
+async def test_scripts_renew_the_session_with_the_csrf_header(signed_in: FormBrowser) -> None:
+    http = signed_in.http
+    http.cookies.delete("tr_access", path="/")
+    refused = await http.post("/api/v1/auth/web/renew")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "csrf_failed"
+    csrf = http.cookies.get("tr_csrf", path="/")
+    renewed = await http.post("/api/v1/auth/web/renew", headers={"X-CSRF-Token": csrf})
+    assert renewed.status_code == 204
+    assert http.cookies.get("tr_csrf", path="/") == csrf  # open forms keep their token
+    assert (await http.get("/api/v1/auth/me")).status_code == 200
+    http.cookies.delete("tr_refresh", path="/api/v1/auth")
+    gone = await http.post("/api/v1/auth/web/renew", headers={"X-CSRF-Token": csrf})
+    assert gone.status_code == 401
+    assert gone.headers["content-type"] == "application/problem+json"
+
+
 async def test_sign_out_ends_the_session(signed_in: FormBrowser) -> None:
     http = signed_in.http
     token = await signed_in.csrf("/app")

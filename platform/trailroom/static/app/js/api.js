@@ -15,8 +15,9 @@ export class ApiError extends Error {
   }
 }
 
+// The pages' renewal (not /api/v1/auth/refresh): two tabs renewing at once must not end the session.
 async function renew() {
-  const response = await fetch("/api/v1/auth/refresh", {
+  const response = await fetch("/api/v1/auth/web/renew", {
     method: "POST",
     credentials: "same-origin",
     headers: { "X-CSRF-Token": csrfToken() },
