@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import running_workers
 from tests.tryon.conftest import scripted, small_png, use_scripted  # noqa: F401 - fixtures
 from tests.web.conftest import FormBrowser
+from tests.web.page_forms import post_page_form
 from trailroom.domain.accounts.models import User
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
@@ -44,10 +45,11 @@ async def test_the_form_shows_costs_and_balance(signed_in: FormBrowser) -> None:
 async def test_a_form_post_creates_a_job_whose_page_refreshes_until_done(
     signed_in: FormBrowser, services: Services
 ) -> None:
-    token = await signed_in.csrf("/app/generate")
-    response = await signed_in.http.post(
+    response = await post_page_form(
+        signed_in,
         "/app/generate",
-        data={"csrf_token": token, "mode": "top", "samples": "1", "quality": "fast", "garment_photo_type": "flat_lay"},
+        "/app/generate",
+        {"mode": "top", "samples": "1", "quality": "fast", "garment_photo_type": "flat_lay"},
         files=form_files(small_png((90, 90, 90)), small_png((10, 60, 200), (300, 300))),
     )
     assert response.status_code == 303, response.text
@@ -86,10 +88,11 @@ async def test_a_form_post_creates_a_job_whose_page_refreshes_until_done(
 async def test_a_photo_that_is_not_an_image_is_refused_and_nothing_is_charged(
     signed_in: FormBrowser, services: Services
 ) -> None:
-    token = await signed_in.csrf("/app/generate")
-    response = await signed_in.http.post(
+    response = await post_page_form(
+        signed_in,
         "/app/generate",
-        data={"csrf_token": token, "mode": "dress", "samples": "2"},
+        "/app/generate",
+        {"mode": "dress", "samples": "2"},
         files={
             "person_image": ("person.png", b"this is not a picture", "image/png"),
             "garment_image": ("dress.png", small_png(), "image/png"),
@@ -109,8 +112,7 @@ async def test_a_photo_that_is_not_an_image_is_refused_and_nothing_is_charged(
 
 
 async def test_missing_photos_and_a_missing_csrf_token_are_refused(signed_in: FormBrowser) -> None:
-    token = await signed_in.csrf("/app/generate")
-    missing = await signed_in.http.post("/app/generate", data={"csrf_token": token, "mode": "top", "samples": "1"})
+    missing = await post_page_form(signed_in, "/app/generate", "/app/generate", {"mode": "top", "samples": "1"})
     assert missing.status_code == 422
     assert "Choose your photo" in missing.text
     forged = await signed_in.http.post(

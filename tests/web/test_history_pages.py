@@ -15,6 +15,7 @@ from tests.conftest import running_workers
 from tests.helpers import login, signed_up
 from tests.tryon.conftest import fund, scripted, small_png, use_scripted  # noqa: F401 - fixtures
 from tests.web.conftest import FormBrowser
+from tests.web.page_forms import post_page_form
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
 
@@ -97,7 +98,7 @@ async def test_delete_needs_the_form_token_and_removes_the_try_on(
     forged = await signed_in.http.post(f"/app/history/{job_id}/delete", data={})
     assert forged.status_code == 403
     assert await TryOnJob.get(job_id) is not None
-    deleted = await signed_in.post_form(f"/app/history/{job_id}/delete", {}, from_page=f"/app/history/{job_id}")
+    deleted = await post_page_form(signed_in, f"/app/history/{job_id}", f"/app/history/{job_id}/delete", {})
     assert deleted.status_code == 303
     assert deleted.headers["location"] == "/app/history"
     assert await TryOnJob.get(job_id) is None

@@ -18,6 +18,7 @@ from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, 
 
 from tests.conftest import REPO, running_workers
 from tests.test_browser_schema import CHROMIUM, CHROMIUM_ARGS, is_loopback
+from tests.webhooks.conftest import Receiver, receiver  # noqa: F401 - fixture
 from trailroom.domain.services import Services
 
 DATA = REPO / "tests" / "data"
@@ -98,7 +99,11 @@ async def tour(context: BrowserContext, base_url: str, watch: Watch, suffix: str
 
 
 @pytest.mark.browser
-async def test_register_login_generate_history_and_a_playground_call(base_url: str, services: Services) -> None:
+async def test_register_login_generate_history_and_a_playground_call(
+    base_url: str,
+    services: Services,
+    receiver: Receiver,  # noqa: F811
+) -> None:
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     watch = Watch()
@@ -205,6 +210,19 @@ async def test_register_login_generate_history_and_a_playground_call(base_url: s
             await page.locator("[data-send]").click()
             await expect(page.locator("[data-response-status]")).to_have_text("200 OK")
             await expect(page.locator("[data-response-images] img")).to_have_count(1)
+
+            # Webhooks: an endpoint added (its secret shown once), a signed test event, the delivery log.
+            await page.goto(f"{base_url}/app/webhooks")
+            await page.fill("#f-url", receiver.url("walk"))
+            await page.fill("#f-description", "My shop")
+            await page.locator("#new-endpoint button[type=submit]").click()
+            await expect(page.locator("[data-secret-value]")).to_contain_text("whsec_")
+            await shoot(page, "webhook-created-1280-light")
+            await page.locator("[data-endpoints] button", has_text="Send test").click()
+            await expect(page.locator("[data-deliveries] .badge-success").first).to_have_text("Delivered")
+            assert len(receiver.received) == 1
+            await page.locator("[data-deliveries] details summary").first.click()
+            await shoot(page, "webhook-log-1280-light")
 
             await tour(desktop, base_url, watch, "1280-light", job_id)
             state = await desktop.storage_state()

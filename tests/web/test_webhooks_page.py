@@ -7,9 +7,9 @@ import base64
 import hashlib
 import hmac
 import re
-from urllib.parse import urlencode
 
 from tests.web.conftest import FormBrowser
+from tests.web.page_forms import post_page_form
 from tests.webhooks.conftest import Receiver, receiver  # noqa: F401 - fixture
 from trailroom.domain.webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -24,11 +24,8 @@ def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
 
 
 async def create(browser: FormBrowser, url: str, events: list[str]) -> str:
-    token = await browser.csrf("/app/webhooks")
-    data = [("csrf_token", token), ("url", url), ("description", "Shop"), *[("events", e) for e in events]]
-    response = await browser.http.post(
-        "/app/webhooks", content=urlencode(data), headers={"Content-Type": "application/x-www-form-urlencoded"}
-    )
+    data = [("url", url), ("description", "Shop"), *[("events", e) for e in events]]
+    response = await post_page_form(browser, "/app/webhooks", "/app/webhooks", data)
     assert response.status_code == 201, response.text
     return response.text
 
@@ -47,7 +44,7 @@ async def test_create_test_send_toggle_rotate_and_delete(signed_in: FormBrowser,
     assert secret not in listing.text
     assert receiver.url("shop") in listing.text
 
-    sent = await signed_in.post_form(f"/app/webhooks/{endpoint.id}/test", {}, from_page="/app/webhooks")
+    sent = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/test", {})
     assert sent.status_code == 303
     assert sent.headers["location"] == f"/app/webhooks/{endpoint.id}"
     [received] = receiver.received
@@ -58,20 +55,23 @@ async def test_create_test_send_toggle_rotate_and_delete(signed_in: FormBrowser,
     assert 'badge badge-success">HTTP 200' in log.text
 
     # Disable and enable again (from the detail page, which it returns to).
-    off = await signed_in.post_form(
-        f"/app/webhooks/{endpoint.id}/enabled", {"enabled": "false", "back": "detail"}, from_page="/app/webhooks"
+    off = await post_page_form(
+        signed_in,
+        f"/app/webhooks/{endpoint.id}",
+        f"/app/webhooks/{endpoint.id}/enabled",
+        {"enabled": "false", "back": "detail"},
     )
     assert off.headers["location"] == f"/app/webhooks/{endpoint.id}"
     refreshed = await WebhookEndpoint.get(endpoint.id)
     assert refreshed is not None
     assert refreshed.enabled is False
     assert ">Enable</button>" in (await signed_in.get("/app/webhooks")).text
-    await signed_in.post_form(f"/app/webhooks/{endpoint.id}/enabled", {"enabled": "true"}, from_page="/app/webhooks")
+    await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/enabled", {"enabled": "true"})
     refreshed = await WebhookEndpoint.get(endpoint.id)
     assert refreshed is not None
     assert refreshed.enabled is True
 
-    rotated = await signed_in.post_form(f"/app/webhooks/{endpoint.id}/rotate", {}, from_page="/app/webhooks")
+    rotated = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/rotate", {})
     assert rotated.status_code == 200
     new = SECRET.search(rotated.text)
     assert new is not None
@@ -80,7 +80,7 @@ async def test_create_test_send_toggle_rotate_and_delete(signed_in: FormBrowser,
     assert refreshed is not None
     assert refreshed.secret == new.group(1)
 
-    gone = await signed_in.post_form(f"/app/webhooks/{endpoint.id}/delete", {}, from_page="/app/webhooks")
+    gone = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/delete", {})
     assert gone.status_code == 303
     assert await WebhookEndpoint.get(endpoint.id) is None
     assert await WebhookDelivery.find(WebhookDelivery.endpoint_id == endpoint.id).count() == 0
@@ -114,7 +114,7 @@ async def test_a_failing_receiver_is_shown_in_the_log(signed_in: FormBrowser, re
     assert endpoint is not None
     receiver.status = 500
     receiver.answer = "boom"
-    sent = await signed_in.post_form(f"/app/webhooks/{endpoint.id}/test", {}, from_page="/app/webhooks")
+    sent = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/test", {})
     log = await signed_in.get(sent.headers["location"])
     assert "Test event not delivered: HTTP 500" in log.text
     assert 'badge badge-danger">HTTP 500' in log.text

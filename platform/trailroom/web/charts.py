@@ -14,13 +14,13 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 560
-HEIGHT = 240
-PAD_LEFT = 44
+WIDTH = 420
+HEIGHT = 210
+PAD_LEFT = 40
 PAD_RIGHT = 12
 PAD_TOP = 12
 PAD_BOTTOM = 28
-MAX_X_LABELS = 7
+MAX_X_LABELS = 5
 
 
 @dataclass(frozen=True)
