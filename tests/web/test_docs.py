@@ -69,6 +69,9 @@ async def test_every_guide_renders_with_a_title_a_toc_and_links_that_resolve(
         assert "<script>" not in html
         pages[guide.url] = parse(html)
     pages["/docs"] = parse((await client.get("/docs")).text)
+    # Code is highlighted on the server (class names only: the CSP allows no inline styles).
+    python_page = (await client.get("/docs/getting-started")).text
+    assert '<span class="kn">import</span>' in python_page
 
     checked: set[str] = set()
     for url, page in pages.items():

@@ -30,6 +30,10 @@ from markdown_it.renderer import RendererHTML
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 from markupsafe import Markup
+from pygments import highlight as pygments_highlight  # type: ignore[import-untyped]
+from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
+from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
+from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 GUIDES_DIR_NAME = "guides"
@@ -162,6 +166,22 @@ def _inline_text(token: Token) -> str:
     return "".join(parts)
 
 
+# Server-side highlighting: Pygments (installed with Litestar, through rich) wraps tokens in spans
+# with short class names that docs.css colours per theme; no inline styles, so the CSP holds.
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def highlight_code(code: str, language: str) -> str:
+    """`code` as escaped HTML, with token spans when `language` is one Pygments knows."""
+    try:
+        lexer = get_lexer_by_name(language) if language and language != "text" else None
+    except ClassNotFound:
+        lexer = None
+    if lexer is None:
+        return escape(code)
+    return str(pygments_highlight(code, lexer, _FORMATTER))
+
+
 # Render rules are bound to the renderer: `self` is the RendererHTML.
 def _fence(self: RendererHTML, tokens: Sequence[Token], index: int, options: OptionsDict, env: EnvType) -> str:
     token = tokens[index]
@@ -172,7 +192,7 @@ def _fence(self: RendererHTML, tokens: Sequence[Token], index: int, options: Opt
         f'<div class="code-block" data-language="{label}">'
         f'<div class="code-head"><span class="code-lang">{label}</span>'
         '<button type="button" class="copy-button" data-copy-code hidden>Copy</button></div>'
-        f"<pre><code{code_class}>{escape(token.content)}</code></pre></div>\n"
+        f"<pre><code{code_class}>{highlight_code(token.content, language)}</code></pre></div>\n"
     )
 
 
