@@ -35,7 +35,7 @@ from trailroom.web.base import http_error_anywhere
 from trailroom.web.billing import BillingPages
 from trailroom.web.dashboard import HomeController, SettingsController
 from trailroom.web.demo import DemoController
-from trailroom.web.docs_pages import DocsController
+from trailroom.web.docs_pages import DocsController, load_docs
 from trailroom.web.generate import GeneratePages
 from trailroom.web.history import HistoryPages
 from trailroom.web.playground import PlaygroundPages
@@ -105,6 +105,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],
+        on_startup=[load_docs],
         state=State({"settings": settings}),
         dependencies={
             "resources": Provide(_resources, sync_to_thread=False),

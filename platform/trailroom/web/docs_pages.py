@@ -3,6 +3,7 @@ no JavaScript needed) and `/docs/search.json` (the index the page's live search 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from litestar import Response, get
@@ -21,6 +22,11 @@ API_REFERENCE = "/schema"
 
 def provide_docs() -> DocsLibrary:
     return default_library()
+
+
+async def load_docs() -> None:
+    """Render the guides when the API starts (about a second, off the event loop), not on the first visit."""
+    await asyncio.to_thread(default_library)
 
 
 class DocsController(PageController):
@@ -72,4 +78,4 @@ class DocsController(PageController):
         )
 
 
-__all__ = ["DocsController"]
+__all__ = ["DocsController", "load_docs"]
