@@ -96,7 +96,7 @@ function marked(text, terms) {
   // Build nodes, never HTML strings: the text is data.
   const fragment = document.createDocumentFragment();
   const pattern = terms.length
-    ? new RegExp(terms.sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi")
+    ? new RegExp([...terms].sort((a, b) => b.length - a.length).map((t) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"), "gi")
     : null;
   let last = 0;
   if (pattern) {
@@ -138,7 +138,7 @@ function enhanceSearch() {
     return loading;
   };
 
-  const close = () => { panel.hidden = true; input.setAttribute("aria-expanded", "false"); };
+  const close = () => { panel.hidden = true; };
 
   const show = async () => {
     const query = input.value.trim();
@@ -169,10 +169,8 @@ function enhanceSearch() {
       ? `${hits.length === LIVE_LIMIT ? "Top " : ""}${hits.length} result${hits.length === 1 ? "" : "s"}; Enter for all`
       : `No results for “${query}”`;
     panel.hidden = false;
-    input.setAttribute("aria-expanded", "true");
   };
 
-  input.setAttribute("aria-expanded", "false");
   input.addEventListener("focus", load, { once: true });
   input.addEventListener("input", show);
   input.addEventListener("keydown", (event) => {
