@@ -49,6 +49,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 KEY_PREFIXES = {ApiKeyKind.SECRET: "tr_sk_", ApiKeyKind.PUBLISHABLE: "tr_pk_"}
 MAX_KEYS_PER_ACCOUNT = 50
 LAST_USED_KEY = "trailroom:apikeys:last_used"
+MAX_ROTATIONS_FOLLOWED = 5  # tabs renewing at once within the reuse grace
 
 
 def normalize_email(email: str) -> str:
@@ -224,16 +225,23 @@ class AccountService:
 
     @staticmethod
     async def _just_rotated(known: RefreshToken, now: datetime, grace_s: float) -> bool:
-        """Rotated (not revoked by a sign-out) less than `grace_s` ago, and its session still alive."""
+        """Rotated (not revoked by a sign-out) less than `grace_s` ago, and its session still alive:
+        following the rotations from it ends at a live token, or at one still being written (the
+        concurrent rotation revokes the old token before it inserts the new one)."""
         if grace_s <= 0 or known.revoked_at is None or known.replaced_by is None:
             return False
         revoked_at = known.revoked_at if known.revoked_at.tzinfo else known.revoked_at.replace(tzinfo=UTC)
         if (now - revoked_at).total_seconds() > grace_s:
             return False
-        alive = await RefreshToken.get_pymongo_collection().find_one(
-            {"family_id": known.family_id, "revoked_at": None, "expires_at": {"$gt": now}}, projection={"_id": 1}
-        )
-        return alive is not None
+        successor_hash: str | None = known.replaced_by
+        for _ in range(MAX_ROTATIONS_FOLLOWED):
+            successor = await RefreshToken.find_one(RefreshToken.token_hash == successor_hash)
+            if successor is None or successor.revoked_at is None:
+                return True
+            if successor.replaced_by is None:  # revoked by a sign-out or a detected reuse
+                return False
+            successor_hash = successor.replaced_by
+        return False
 
     async def logout(self, token: str) -> None:
         """End the session the refresh token belongs to (its whole family)."""
