@@ -401,3 +401,18 @@ async def test_home_shows_recent_try_ons_and_the_checklist(
     image = await signed_in.get(thumbnail.group(1).replace("&amp;", "&"))
     assert image.status_code == 200
     assert "data-balance-value>2<" in home.text
+
+
+async def test_google_button_only_when_google_is_configured(browser: FormBrowser, services: Services) -> None:
+    settings = services.resources.settings
+    offered = await browser.get("/login")
+    assert 'href="/api/v1/auth/google"' in offered.text
+    client_id = settings.google_client_id
+    settings.google_client_id = ""  # the running app reads its settings per request
+    try:
+        for path in ("/login", "/register"):
+            page = await browser.get(path)
+            assert "/api/v1/auth/google" not in page.text
+            assert "Google" not in page.text
+    finally:
+        settings.google_client_id = client_id
