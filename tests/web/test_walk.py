@@ -37,13 +37,13 @@ class Watch:
     def attach(self, page: Page) -> None:
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.on("console", self._console)
-        page.on("requestfailed", self._failed)
+        page.on("requestfailed", lambda request: self._failed(request, page.url))
         page.on("request", lambda r: None if is_loopback(r.url) else self.problems.append(f"outside: {r.url}"))
 
-    def _failed(self, request: Request) -> None:
+    def _failed(self, request: Request, on: str) -> None:
         # The page closes its event stream once the try-on has ended: that abort is the design.
         if not (request.url.endswith("/events") and request.failure == "net::ERR_ABORTED"):
-            self.problems.append(f"failed: {request.url} {request.failure}")
+            self.problems.append(f"failed on {on}: {request.url} {request.failure}")
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and "401" not in message.text:
@@ -59,6 +59,8 @@ async def shoot(page: Page, name: str, *, whole: bool = True) -> None:
     if whole:
         height = await page.evaluate("document.documentElement.scrollHeight")
         await page.set_viewport_size({"width": size["width"], "height": max(height, size["height"])})
+        # Lazy images below the fold start loading now: wait for them before the picture is taken.
+        await page.wait_for_function("[...document.images].every((image) => image.complete)")
     await page.screenshot(path=str(path))
     await page.set_viewport_size(size)
     assert path.stat().st_size > 5_000
@@ -172,6 +174,7 @@ async def test_register_login_generate_history_and_a_playground_call(
             await progress.locator("[data-results] figcaption button").click()
             viewer = page.locator("#image-viewer")
             await expect(viewer).to_be_visible()
+            await expect(viewer.locator("[data-viewer-image]")).to_have_js_property("complete", True)
             await viewer.locator("[data-viewer-zoom]").click()
             await expect(viewer.locator("[data-viewer-frame]")).to_have_class("viewer-frame is-zoomed")
             assert (await viewer.locator("[data-viewer-download]").get_attribute("download") or "").startswith("tryon-")
@@ -187,6 +190,7 @@ async def test_register_login_generate_history_and_a_playground_call(
             await expect(card.locator("[data-status]")).to_have_text("Completed")
             await card.locator(".history-thumb").click()
             await expect(viewer).to_be_visible()
+            await expect(viewer.locator("[data-viewer-image]")).to_have_js_property("complete", True)
             await viewer.locator("[data-viewer-close]").click()
 
             # Playground: a key made on the spot, GET /api/v1/credits sent with it.
@@ -210,6 +214,7 @@ async def test_register_login_generate_history_and_a_playground_call(
             await page.locator("[data-send]").click()
             await expect(page.locator("[data-response-status]")).to_have_text("200 OK")
             await expect(page.locator("[data-response-images] img")).to_have_count(1)
+            await expect(page.locator("[data-response-images] img")).to_have_js_property("complete", True)
 
             # Webhooks: an endpoint added (its secret shown once), a signed test event, the delivery log.
             await page.goto(f"{base_url}/app/webhooks")

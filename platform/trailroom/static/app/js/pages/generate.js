@@ -112,10 +112,12 @@ if (form) {
     costNote.classList.toggle("is-warning", short);
     const missing = needed().filter((field) => !has(field));
     submit.disabled = short || missing.length > 0;
-    for (const step of form.querySelectorAll("[data-step]")) {
-      const fields = (step.dataset.step || "").split(" ").filter(Boolean);
-      step.classList.toggle("is-done", fields.length > 0 && fields.every(has));
-    }
+    const done = {
+      person_image: has("person_image"),
+      mode: Boolean(current),
+      garment_image: needed().filter((field) => field !== "person_image").every(has),
+    };
+    for (const step of form.querySelectorAll("[data-step]")) step.classList.toggle("is-done", Boolean(done[step.dataset.step]));
   }
   form.addEventListener("change", update);
   update();
