@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from trailroom.core.errors import Conflict, InvalidInput, NotFound, RateLimited
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.domain.accounts.cookies import session_cookies
-from trailroom.domain.accounts.models import ApiKey, ApiKeyKind, User
+from trailroom.domain.accounts.models import ApiKey, ApiKeyKind
 from trailroom.domain.tryon.models import TryOnJob
 from trailroom.domain.tryon.services import HistoryFilter
 from trailroom.web.auth_pages import field_errors
@@ -28,11 +28,6 @@ class ChecklistStep:
     detail: str
     href: str
     done: bool
-
-
-def signed_in(ctx: Page) -> User:
-    assert ctx.user is not None  # the dashboard guard lets only signed-in users in
-    return ctx.user
 
 
 class HomeController(DashboardController):
