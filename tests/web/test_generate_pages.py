@@ -10,7 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import running_workers
-from tests.tryon.conftest import scripted, small_png, use_scripted  # noqa: F401 - fixtures
+from tests.helpers import login
+from tests.tryon.conftest import fund, scripted, small_png, use_scripted  # noqa: F401 - fixtures
 from tests.web.conftest import FormBrowser
 from tests.web.page_forms import post_page_form
 from trailroom.domain.accounts.models import User
@@ -128,3 +129,25 @@ async def test_anonymous_visitors_are_sent_to_sign_in(client: httpx.AsyncClient)
     response = await client.get("/app/generate")
     assert response.status_code == 303
     assert response.headers["location"].startswith("/api/v1/auth/web/renew?next=/app/generate")
+
+
+async def test_a_paying_account_sends_a_full_outfit_with_its_bottom_photo(
+    signed_in: FormBrowser, client: httpx.AsyncClient, services: Services
+) -> None:
+    await fund(services, await login(client, "shopper@example.com"), 10)
+    page = await signed_in.get("/app/generate")
+    assert re.search(r'value="full" data-cost="2"\s*>', page.text)  # no longer locked
+    assert 'name="bottom_image"' in page.text  # visible without script
+    files = {
+        **form_files(small_png((90, 90, 90)), small_png((10, 60, 200), (300, 300))),
+        "bottom_image": ("trousers.png", small_png((40, 40, 40), (300, 400)), "image/png"),
+    }
+    response = await post_page_form(
+        signed_in, "/app/generate", "/app/generate", {"mode": "full", "samples": "1"}, files=files
+    )
+    assert response.status_code == 303, response.text
+    job = await TryOnJob.get(response.headers["location"].rsplit("/", 1)[1])
+    assert job is not None
+    assert job.mode == "full"
+    assert set(job.inputs) == {"person", "garment", "bottom"}
+    assert job.credits_charged == 2
