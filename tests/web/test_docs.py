@@ -249,6 +249,9 @@ async def test_copy_button_copies_and_live_search_finds_under_strict_csp(base_ur
             # The table of contents jumps to its section.
             await page.locator(".docs-toc a[href='#the-same-in-python']").click()
             await expect(page.locator("#the-same-in-python")).to_be_in_viewport()
+            await expect(page.locator(".docs-toc a[href='#the-same-in-python']")).to_have_attribute(
+                "aria-current", "location"
+            )
             await _screenshots(page, "page")
 
             # Live search: results while typing, from /docs/search.json, before any submit.
@@ -267,6 +270,12 @@ async def test_copy_button_copies_and_live_search_finds_under_strict_csp(base_ur
             await page.wait_for_url(re.compile(r"/docs/search\?q=signature$"))
             await expect(page.locator(".docs-hit").first).to_be_visible()
             await _screenshots(page, "search")
+
+            # On a phone the guides are a sideways row of chips: the current one is scrolled into view.
+            await page.set_viewport_size({"width": 360, "height": 800})
+            await page.goto(f"{base_url}/docs/plugins", wait_until="networkidle")
+            await expect(page.locator(".docs-nav a[aria-current='page']")).to_be_in_viewport()
+            await page.set_viewport_size({"width": 1280, "height": 900})
 
             # An error code's link from a problem lands on its highlighted row.
             await page.goto(f"{base_url}/docs/errors#out_of_credits", wait_until="networkidle")

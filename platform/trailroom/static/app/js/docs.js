@@ -188,5 +188,42 @@ function enhanceSearch() {
   document.addEventListener("click", (event) => { if (!form.contains(event.target)) close(); });
 }
 
+// -- where am I ------------------------------------------------------------------------------------
+
+// The contents column marks the section being read.
+function followSections() {
+  const links = new Map(
+    [...document.querySelectorAll(".docs-toc a[href^='#']")].map((link) => [decodeURIComponent(link.hash.slice(1)), link]),
+  );
+  const headings = [...links.keys()].map((id) => document.getElementById(id)).filter(Boolean);
+  if (!headings.length || !("IntersectionObserver" in window)) return;
+  const visible = new Set();
+  const mark = () => {
+    const current = headings.find((h) => visible.has(h)) ?? null;
+    for (const [id, link] of links) {
+      if (current && id === current.id) link.setAttribute("aria-current", "location");
+      else link.removeAttribute("aria-current");
+    }
+  };
+  const observer = new IntersectionObserver(
+    (entries) => {
+      for (const entry of entries) (entry.isIntersecting ? visible.add(entry.target) : visible.delete(entry.target));
+      if (visible.size) mark();
+    },
+    { rootMargin: "-64px 0px -60% 0px" },
+  );
+  for (const heading of headings) observer.observe(heading);
+}
+
+// On phones the guides are a row of chips that scrolls sideways: bring the current one into view.
+function showCurrentGuide() {
+  const list = document.querySelector(".docs-nav ul");
+  const current = list?.querySelector("a[aria-current='page']");
+  if (!list || !current || list.scrollWidth <= list.clientWidth) return;
+  list.scrollLeft = current.offsetLeft - (list.clientWidth - current.offsetWidth) / 2;
+}
+
 enhanceCopyButtons();
 enhanceSearch();
+followSections();
+showCurrentGuide();
