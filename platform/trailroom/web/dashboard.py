@@ -18,6 +18,7 @@ from trailroom.domain.tryon.services import HistoryFilter
 from trailroom.web.auth_pages import field_errors
 from trailroom.web.base import DashboardController
 from trailroom.web.context import Page
+from trailroom.web.signed_in import signed_in
 
 RECENT_TRYONS = 6
 
