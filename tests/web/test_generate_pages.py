@@ -151,3 +151,35 @@ async def test_a_paying_account_sends_a_full_outfit_with_its_bottom_photo(
     assert job.mode == "full"
     assert set(job.inputs) == {"person", "garment", "bottom"}
     assert job.credits_charged == 2
+
+
+async def test_photos_given_by_url_are_fetched(signed_in: FormBrowser, base_url: str) -> None:
+    """The URL fields of the form (the tests allow loopback addresses; production refuses them)."""
+    response = await post_page_form(
+        signed_in,
+        "/app/generate",
+        "/app/generate",
+        {
+            "mode": "top",
+            "samples": "1",
+            "person_image_url": f"{base_url}/static/app/demo/studio_1.jpg",
+            "garment_image_url": f"{base_url}/static/app/demo/top_2.jpg",
+        },
+    )
+    assert response.status_code == 303, response.text
+    job = await TryOnJob.get(response.headers["location"].rsplit("/", 1)[1])
+    assert job is not None
+    assert job.inputs_stored
+    missing = await post_page_form(
+        signed_in,
+        "/app/generate",
+        "/app/generate",
+        {
+            "mode": "top",
+            "samples": "1",
+            "person_image_url": f"{base_url}/static/app/demo/nothing.jpg",
+            "garment_image_url": f"{base_url}/static/app/demo/top_2.jpg",
+        },
+    )
+    assert missing.status_code == 422
+    assert await TryOnJob.count() == 1
