@@ -199,6 +199,8 @@ async def test_search_index_lists_every_section(client: httpx.AsyncClient, docs:
 
 
 async def test_unknown_guide_is_an_html_404(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs/")).status_code == 200
+    assert (await client.get("/docs/webhooks/")).status_code == 200
     response = await client.get("/docs/no-such-guide")
     assert response.status_code == 404
     assert response.headers["content-type"].startswith("text/html")
