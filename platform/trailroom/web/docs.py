@@ -370,6 +370,12 @@ class DocsLibrary:
     def __init__(self, guides: Iterable[Guide]) -> None:
         self.guides = sorted(guides, key=lambda g: (g.order, g.title))
         self._by_slug = {guide.slug: guide for guide in self.guides}
+        # What search compares, lower-cased once.
+        self._searchable = [
+            (guide, section, guide.title.lower(), section.heading.lower(), section.text.lower())
+            for guide in self.guides
+            for section in guide.sections
+        ]
 
     @classmethod
     def load(cls, folder: Path) -> DocsLibrary:
@@ -390,24 +396,23 @@ class DocsLibrary:
         terms = _terms(query)
         if not terms:
             return []
-        hits = []
-        for guide in self.guides:
-            title = guide.title.lower()
-            for section in guide.sections:
-                heading, text = section.heading.lower(), section.text.lower()
-                score = 0
-                for term in terms:
-                    in_title, in_heading, count = term in title, term in heading, text.count(term)
-                    if not (in_title or in_heading or count):
-                        break
-                    score += 10 * in_title + 8 * in_heading + min(count, 5)
-                else:
-                    phrase = " ".join(terms)
-                    if len(terms) > 1 and (phrase in heading or phrase in text):
-                        score += 6
-                    hits.append(SearchHit(guide, section, score, excerpt(section.text, terms)))
-        hits.sort(key=lambda hit: (-hit.score, hit.guide.order))
-        return hits[:limit]
+        scored = []
+        for guide, section, title, heading, text in self._searchable:
+            score = 0
+            for term in terms:
+                in_title, in_heading, count = term in title, term in heading, text.count(term)
+                if not (in_title or in_heading or count):
+                    break
+                score += 10 * in_title + 8 * in_heading + min(count, 5)
+            else:
+                phrase = " ".join(terms)
+                if len(terms) > 1 and (phrase in heading or phrase in text):
+                    score += 6
+                scored.append((score, guide, section))
+        scored.sort(key=lambda item: (-item[0], item[1].order))
+        return [
+            SearchHit(guide, section, score, excerpt(section.text, terms)) for score, guide, section in scored[:limit]
+        ]
 
     def search_index(self) -> list[dict[str, str]]:
         """The sections as plain data for the page's live search (the same fields the server searches)."""
