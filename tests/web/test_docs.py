@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, async_playwright, expect
 
 from tests.test_browser_schema import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from trailroom.web.docs import DocsLibrary, default_library
+from trailroom.web.docs import DocsLibrary, default_library, render_guide
 from trailroom.web.security import CONTENT_SECURITY_POLICY
 
 REPO = Path(__file__).resolve().parents[2]
@@ -290,3 +290,45 @@ async def test_copy_button_copies_and_live_search_finds_under_strict_csp(base_ur
     violations = [line for line in console if "Content Security Policy" in line or "Refused to" in line]
     assert not violations, violations
     assert not errors, errors
+
+
+def test_rendering_anchors_flags_and_raw_html() -> None:
+    source = """---
+title: Sample
+order: 3
+code_anchors: true
+---
+
+# Sample
+
+Intro with <script>alert(1)</script> text.
+
+## Setup
+
+## Setup
+
+```bash run expect="two words"
+echo two words
+```
+
+| code | meaning |
+| --- | --- |
+| `first_code` | one |
+| `first_code` | the same code again |
+| plain | not a code |
+"""
+    guide = render_guide("sample", source)
+    html = str(guide.html)
+    assert [h.anchor for h in guide.toc] == ["setup", "setup-2"]
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.count('id="first_code"') == 1
+    assert 'data-label="meaning"' in html
+    [snippet] = guide.snippets
+    assert snippet.runnable
+    assert snippet.flags["expect"] == "two words"
+    assert 'data-language="bash"' in html
+    assert "run expect" not in html  # readers see the language only
+    assert guide.order == 3
+    with pytest.raises(ValueError, match="no title"):
+        render_guide("untitled", "---\norder: 1\n---\n# Hi\n")
