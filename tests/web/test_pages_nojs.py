@@ -19,6 +19,7 @@ from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
 from trailroom.domain.billing.pricing import quote
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
+from trailroom.web.context import safe_next
 from trailroom.web.security import CONTENT_SECURITY_POLICY
 from trailroom.web.templating import money
 
@@ -416,3 +417,9 @@ async def test_google_button_only_when_google_is_configured(browser: FormBrowser
             assert "Google" not in page.text
     finally:
         settings.google_client_id = client_id
+
+
+def test_only_same_site_paths_are_followed_after_sign_in() -> None:
+    assert safe_next("/app/history?mode=top") == "/app/history?mode=top"
+    for target in ("https://evil.example/", "//evil.example", "/\\evil.example", "/\t/evil.example", "app", "", None):
+        assert safe_next(target) == "/app"
