@@ -4,7 +4,9 @@ Invariants kept here:
 - Emails are stored normalized and are unique by a unique index (a duplicate insert fails).
 - Passwords are only ever stored as bcrypt hashes; unknown accounts cost as much to check as known ones.
 - A refresh token works once. Rotation is one conditional update: of two concurrent refreshes with
-  the same token only one can succeed, and presenting a used token revokes its whole family.
+  the same token only one can succeed, and presenting a used token revokes its whole family. The
+  web pages' renewal alone allows a short grace (`renew(reuse_grace_s=…)`): a token rotated
+  seconds ago by another tab of the same browser gets an access token, never a refresh token.
 - API keys are stored only as SHA-256 hashes and shown once; `last_used_at` is collected in Redis
   and written to the database by a cron job, never on the request path.
 """
