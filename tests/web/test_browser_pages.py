@@ -186,6 +186,7 @@ async def test_secret_key_from_settings_calls_the_api(
     await page.click("[data-key-form] button[type=submit]")
     await expect(page.locator("[data-key-value]")).to_contain_text("tr_pk_")
     await expect(page.locator("[data-keys-table] tbody tr")).to_have_count(2)
+    await shoot(page, "settings-new-key-1280-light")
 
     # Regenerate: the old secret stops working.
     page.once("dialog", lambda dialog: dialog.accept())
