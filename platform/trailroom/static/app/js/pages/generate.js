@@ -87,6 +87,7 @@ if (form) {
   const samples = form.querySelector('[name="samples"]');
   const costValue = form.querySelector("[data-cost-value]");
   const costNote = form.querySelector("[data-cost-note]");
+  const missingNote = form.querySelector("[data-missing-note]");
 
   function needed() {
     const fields = ["person_image", "garment_image"];
@@ -112,6 +113,8 @@ if (form) {
     costNote.classList.toggle("is-warning", short);
     const missing = needed().filter((field) => !has(field));
     submit.disabled = short || missing.length > 0;
+    const names = { person_image: "your photo", garment_image: "the garment", bottom_image: "the bottom" };
+    missingNote.textContent = missing.length ? `Still needed: ${missing.map((field) => names[field]).join(", ")}.` : "";
     const done = {
       person_image: has("person_image"),
       mode: Boolean(current),
