@@ -178,7 +178,9 @@ async def test_secret_key_from_settings_calls_the_api(
 
     # A publishable key needs origins: the form says so and keeps what was typed.
     await page.fill("#key-name", "Widget")
+    await expect(page.locator("#key-origins")).to_be_hidden()  # secret keys take no origins
     await page.check("input[name=kind][value=publishable]")
+    await expect(page.locator("#key-origins")).to_be_visible()
     await page.click("[data-key-form] button[type=submit]")
     await expect(page.locator("[data-error-for=allowed_origins]")).to_contain_text("at least one allowed origin")
     await expect(page.locator("#key-name")).to_have_value("Widget")

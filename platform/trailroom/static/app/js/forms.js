@@ -55,7 +55,23 @@ function updateStrength(input) {
   for (const item of meter.querySelectorAll("[data-rule]")) item.classList.toggle("ok", Boolean(input.value) && rules[item.dataset.rule]);
 }
 
+// `data-show-if="kind=publishable"`: shown only while the form's field `kind` has that value
+// (without script every field shows, and the server checks the combination).
+function enhanceConditionalFields(root) {
+  for (const element of root.querySelectorAll("[data-show-if]")) {
+    const [name, value] = element.dataset.showIf.split("=");
+    const form = element.closest("form");
+    const update = () => {
+      const chosen = form.querySelector(`[name="${CSS.escape(name)}"]:checked`)?.value ?? form.elements[name]?.value;
+      element.hidden = chosen !== value;
+    };
+    form.addEventListener("change", update);
+    update();
+  }
+}
+
 export function enhanceForms(root = document) {
+  enhanceConditionalFields(root);
   for (const button of root.querySelectorAll("[data-reveal]")) {
     const input = document.getElementById(button.dataset.reveal);
     button.hidden = false;
