@@ -213,7 +213,7 @@ async def test_landing_demo_and_pricing_calculator(
     await expect(result).to_be_visible()
     await page.wait_for_function(DEMO_RENDERED, timeout=30_000)
     await page.click("[data-demo-pair=denim-jacket]")
-    await expect(page.locator("[data-demo-pair=denim-jacket]")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("[data-demo-pair=denim-jacket]")).to_have_attribute("aria-current", "true")
     await expect(page.locator("[data-demo-loading]")).to_be_hidden(timeout=30_000)
     await expect(result).to_have_attribute("src", re.compile(r"^blob:"))
     await expect(page.locator("[data-demo-error]")).to_be_hidden()

@@ -18,7 +18,7 @@ function enhanceDemo() {
 
   async function show(tab) {
     const run = ++current;
-    for (const other of demo.querySelectorAll("[data-demo-pair]")) other.setAttribute("aria-selected", String(other === tab));
+    for (const other of demo.querySelectorAll("[data-demo-pair]")) other.setAttribute("aria-current", String(other === tab));
     person.src = tab.dataset.person;
     garment.src = tab.dataset.garment;
     garment.alt = `The garment: ${tab.textContent.trim()}`;
