@@ -329,6 +329,10 @@ async def test_live_demo_renders_once_and_is_rate_limited(browser: FormBrowser, 
     stored = list((services.resources.settings.blob_root / "demo").glob("paisley-shirt-*.jpg"))
     assert len(stored) == 1
     assert (await browser.get("/demo/paisley-shirt.jpg")).content == first.content
+    # Without script, choosing a pair is a link that renders the page with it.
+    landing = await browser.get("/", params={"demo": "denim-jacket"})
+    assert '<img src="/demo/denim-jacket.jpg" alt="Try-on result: Denim jacket"' in landing.text
+    assert re.search(r'data-demo-pair="denim-jacket"[^>]*aria-current="true"', landing.text, re.S)
     missing = await browser.get("/demo/no-such-pair.jpg")
     assert missing.status_code == 404
     # This network used up its renders: a stored result still comes, a new render does not.
