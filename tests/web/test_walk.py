@@ -179,6 +179,12 @@ async def test_register_login_generate_history_and_a_playground_call(
             await shoot(page, "viewer-1280-light", whole=False)
             await viewer.locator("[data-viewer-close]").click()
             await expect(viewer).to_be_hidden()
+            # Generate again: the same photos (still in the page) make a new try-on, charged again.
+            await page.locator("[data-generate-again]").click()
+            await expect(progress.locator("[data-job-link]")).not_to_have_attribute("href", job_href)
+            await expect(page.locator("[data-balance-value]")).to_have_text("1")
+            again_href = await progress.locator("[data-job-link]").get_attribute("href")
+            assert again_href
 
             # History: the try-on is there; its preview opens in the viewer.
             await page.locator("nav a[href='/app/history']").click()
@@ -186,6 +192,8 @@ async def test_register_login_generate_history_and_a_playground_call(
             card = page.locator(f"[data-history-grid] li[data-job='{job_id}']")
             await expect(card).to_be_visible()
             await expect(card.locator("[data-status]")).to_have_text("Completed")
+            again_card = page.locator(f"[data-history-grid] li[data-job='{again_href.rsplit('/', 1)[1]}']")
+            await expect(again_card.locator("[data-status]")).to_have_text("Queued")  # the workers have stopped
             await card.locator(".history-thumb").click()
             await expect(viewer).to_be_visible()
             await expect(viewer.locator("[data-viewer-image]")).to_have_js_property("complete", True)
@@ -201,7 +209,7 @@ async def test_register_login_generate_history_and_a_playground_call(
             await page.locator("[data-send]").click()
             await expect(page.locator("[data-response-status]")).to_have_text("200 OK")
             body = json.loads(await page.locator("[data-response-body]").inner_text())
-            assert body["balance"] == 2  # three free credits, one spent on the try-on
+            assert body["balance"] == 1  # three free credits, one spent on each try-on
             await shoot(page, "playground-call-1280-light")
             snippets = {language: await snippet(page, language) for language in ("curl", "python", "javascript")}
             assert all(key in text for text in snippets.values())
@@ -248,15 +256,15 @@ async def test_register_login_generate_history_and_a_playground_call(
     # The snippets run as shown: cURL in a shell, Python with httpx, JavaScript with Node.
     workdir = SHOTS
     curl_out = await asyncio.to_thread(run, ["bash", "-c", snippets["curl"]], workdir)
-    assert json.loads(curl_out)["balance"] == 2
+    assert json.loads(curl_out)["balance"] == 1
     python_out = await asyncio.to_thread(run, [sys.executable, "-c", snippets["python"]], workdir)
     status, _, text = python_out.partition("\n")
     assert status == "200"
-    assert json.loads(text)["balance"] == 2
+    assert json.loads(text)["balance"] == 1
     node = shutil.which("node")
     assert node is not None
     node_out = await asyncio.to_thread(run, [node, "--input-type=module", "-e", snippets["javascript"]], workdir)
     status, _, text = node_out.partition("\n")
     assert status == "200"
-    assert json.loads(text)["balance"] == 2
+    assert json.loads(text)["balance"] == 1
     assert watch.problems == []
