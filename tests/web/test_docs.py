@@ -216,6 +216,8 @@ async def _screenshots(page: Page, name: str, focus: str | None = None) -> None:
             await page.set_viewport_size({"width": width, "height": 900})
             if focus:
                 await page.locator(focus).scroll_into_view_if_needed()
+            # Nothing sticks out sideways: wide code and tables scroll inside their own boxes.
+            assert await page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
             await page.screenshot(path=str(ARTIFACTS / f"docs-{name}-{width}-{theme}.png"), full_page=False)
 
 
