@@ -19,7 +19,7 @@ from tests.web.page_forms import post_page_form
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
 
-CARD = re.compile(r'<li class="history-card" data-job="([0-9a-f]{24})">')
+CARD = re.compile(r'<li class="history-card" data-job="([0-9a-f]{24})"[^>]*>')
 
 
 async def make_jobs(client: httpx.AsyncClient, token: str, modes: list[str]) -> list[str]:

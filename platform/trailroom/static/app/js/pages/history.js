@@ -37,3 +37,22 @@ for (const form of document.querySelectorAll("[data-delete-form]")) {
     setTimeout(() => card.remove(), 400);
   });
 }
+
+// Try-ons still in progress: ask the API now and then, and show the page again once one has ended.
+const waiting = [...document.querySelectorAll("[data-in-progress][data-job]")].map((card) => card.dataset.job);
+if (waiting.length) {
+  const timer = setInterval(async () => {
+    for (const id of waiting) {
+      try {
+        const job = await api(`/api/v1/tryon/${id}`);
+        if (["completed", "failed", "canceled"].includes(job.status)) {
+          clearInterval(timer);
+          window.location.reload();
+          return;
+        }
+      } catch {
+        // Deleted meanwhile, or the network blinked: try again at the next tick.
+      }
+    }
+  }, 3000);
+}
