@@ -62,6 +62,7 @@ async def test_dashboard_pages_render_with_strict_csp(signed_in: FormBrowser) ->
         assert 'aria-current="page"' in page.text
     home = await signed_in.get("/app")
     assert "Hello, Sam" in home.text
+    assert "A top try-on costs 1 credit<" in home.text  # the runtime configuration's cost
     assert "data-balance-value>3<" in home.text
 
 

@@ -63,6 +63,7 @@ class HomeController(DashboardController):
             recent=[(job, self._thumbnail(ctx, job)) for job in recent],
             checklist=checklist,
             checklist_done=sum(step.done for step in checklist),
+            top_cost=await services.credits.cost_of("top"),
         )
 
     @staticmethod
