@@ -221,6 +221,12 @@ async def test_register_login_generate_history_and_a_playground_call(
             await expect(page.locator("[data-response-status]")).to_have_text("200 OK")
             await expect(page.locator("[data-response-images] img")).to_have_count(1)
             await expect(page.locator("[data-response-images] img")).to_have_js_property("complete", True)
+            await shoot(page, "playground-status-1280-light")
+            await page.locator("[data-operation]").select_option("POST /api/v1/tryon")
+            await expect(page.locator("#pg-f-person_image")).to_be_visible()
+            await page.locator("[data-snippet-tabs] [data-lang='python']").click()
+            await expect(page.locator("[data-snippet]")).to_contain_text('data={\n        "mode": "top"')
+            await shoot(page, "playground-create-1280-light")
 
             # Webhooks: an endpoint added (its secret shown once), a signed test event, the delivery log.
             await page.goto(f"{base_url}/app/webhooks")
