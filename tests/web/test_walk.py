@@ -94,6 +94,8 @@ async def tour(
         response = await page.goto(base_url + path)
         assert response is not None
         assert response.status == 200, path
+        overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{path} is {overflow} px wider than the {suffix} screen"
         await shoot(page, f"{name}-{suffix}")
     await page.close()
 
