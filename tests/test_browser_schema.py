@@ -41,6 +41,7 @@ async def test_schema_page_renders_the_probes_from_local_assets(base_url: str) -
     requests: list[str] = []
     failures: list[str] = []
     page_errors: list[str] = []
+    csp_violations: list[str] = []
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -54,10 +55,20 @@ async def test_schema_page_renders_the_probes_from_local_assets(base_url: str) -
             page.on("response", record_error_status)
             page.on("requestfailed", lambda request: failures.append(f"failed {request.url}"))
             page.on("pageerror", lambda error: page_errors.append(str(error)))
+            page.on(
+                "console",
+                lambda message: (
+                    csp_violations.append(message.text) if "Content Security Policy" in message.text else None
+                ),
+            )
 
             response = await page.goto(f"{base_url}/schema", wait_until="load")
             assert response is not None
             assert response.status == 200
+            policy = await response.header_value("content-security-policy")
+            assert policy is not None
+            assert "script-src 'self';" in policy
+            assert "'unsafe" not in policy
 
             healthz = page.locator(".opblock-summary-path[data-path='/healthz']")
             readyz = page.locator(".opblock-summary-path[data-path='/readyz']")
@@ -92,3 +103,4 @@ async def test_schema_page_renders_the_probes_from_local_assets(base_url: str) -
     assert outside == [], f"requests left the machine: {outside}"
     assert failures == []
     assert page_errors == []
+    assert csp_violations == []

@@ -44,7 +44,7 @@ async def test_new_google_user_is_signed_in(client: httpx.AsyncClient, google: O
     google.identity = {"sub": "g-1001", "email": "Grace@Gmail.example", "email_verified": True, "name": "Grace H"}
     done = await _sign_in(client, google)
     assert done.status_code == 302, done.text
-    assert done.headers["location"].endswith("/dashboard")
+    assert done.headers["location"].endswith("/app")
     assert "tr_access" in client.cookies
     me = await client.get("/api/v1/auth/me")
     assert me.status_code == 200

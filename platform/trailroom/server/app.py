@@ -9,6 +9,7 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from trailroom.core.config import Settings, get_settings
@@ -29,7 +30,22 @@ from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_context import RequestContextMiddleware
+from trailroom.web.auth_pages import SignInPagesController
+from trailroom.web.base import http_error_anywhere
+from trailroom.web.billing import BillingPages
+from trailroom.web.dashboard import HomeController, SettingsController
+from trailroom.web.demo import DemoController
 from trailroom.web.demo_store import DemoStoreController
+from trailroom.web.docs_pages import DocsController, load_docs
+from trailroom.web.generate import GeneratePages
+from trailroom.web.history import HistoryPages
+from trailroom.web.playground import PlaygroundPages
+from trailroom.web.public import PublicPagesController
+from trailroom.web.security import SecurityHeadersMiddleware
+from trailroom.web.session import WebSessionController
+from trailroom.web.templating import template_config
+from trailroom.web.usage import UsagePages
+from trailroom.web.webhooks import WebhookPages
 from trailroom.web.widget_script import widget_script
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -76,17 +92,39 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             WebhookController,
             widget_script,
             *([DemoStoreController] if settings.demo_store_enabled else []),
+            # Web pages (templates/ + web/): add page controllers below.
+            PublicPagesController,
+            SignInPagesController,
+            WebSessionController,
+            HomeController,
+            SettingsController,
+            DemoController,
+            GeneratePages,
+            HistoryPages,
+            PlaygroundPages,
+            UsagePages,
+            WebhookPages,
+            BillingPages,
+            DocsController,
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],
+        on_startup=[load_docs],
         state=State({"settings": settings}),
         dependencies={
             "resources": Provide(_resources, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
         },
         # Outermost first: request ids, then usage counting around authentication and the handler.
-        middleware=[RequestContextMiddleware(), UsageMiddleware(), AuthenticationMiddleware()],
-        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            RequestContextMiddleware(),
+            SecurityHeadersMiddleware(),
+            UsageMiddleware(),
+            AuthenticationMiddleware(),
+        ],
+        template_config=template_config(),
+        # Unknown addresses get an HTML page when a browser navigates to them.
+        exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error_anywhere},
         openapi_config=openapi_config(),
         # Logging is configured once by `configure_logging`; Litestar must not install its own.
         logging_config=None,

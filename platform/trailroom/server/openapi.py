@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from html import escape
+from typing import Any
+
+from litestar import Request
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme, Tag
@@ -9,6 +13,26 @@ from litestar.openapi.spec import Components, SecurityScheme, Tag
 from trailroom import __version__
 
 SWAGGER_ASSETS = "/static/vendor/swagger-ui"
+SCHEMA_SCRIPT = "/static/app/js/schema.js"
+
+
+class CspSafeSwaggerPlugin(SwaggerRenderPlugin):
+    """Swagger UI without inline script or style, so /schema lives under the pages' strict CSP:
+    our module (`static/app/js/schema.js`) starts it with the document's URL from a data attribute."""
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        title = escape(str(openapi_schema["info"]["title"]))
+        spec_url = escape(f"{request.app.openapi_config.path}/openapi.json")  # type: ignore[union-attr]
+        return (
+            "<!DOCTYPE html><html lang='en'><head>"
+            f"<title>{title}</title>{self.favicon}"
+            "<meta charset='utf-8'><meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<link href='{self.css_url}' rel='stylesheet'>"
+            f"<script src='{self.js_url}'></script>"
+            f"<script src='{self.standalone_preset_js_url}'></script>"
+            f"<script src='{SCHEMA_SCRIPT}' defer></script>"
+            f"</head><body><div id='swagger-container' data-spec-url='{spec_url}'></div></body></html>"
+        ).encode()
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -22,7 +46,7 @@ def openapi_config() -> OpenAPIConfig:
         ),
         path="/schema",
         render_plugins=[
-            SwaggerRenderPlugin(
+            CspSafeSwaggerPlugin(
                 path="/",
                 js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
                 css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",

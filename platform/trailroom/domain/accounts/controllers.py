@@ -27,6 +27,7 @@ from trailroom.domain.accounts.schemas import (
     ApiKeyList,
     ApiKeyResponse,
     AuthProviders,
+    ChangePasswordRequest,
     GenerateKeyRequest,
     LoginRequest,
     MeResponse,
@@ -35,13 +36,14 @@ from trailroom.domain.accounts.schemas import (
     RegisterRequest,
     TokenResponse,
     UpdateKeyRequest,
+    UpdateProfileRequest,
     UserResponse,
 )
 from trailroom.domain.accounts.services import AccountService, ApiKeyService, TokenPair
 
 GOOGLE_STATE_COOKIE = "tr_oauth_state"
 GOOGLE_PATH = "/api/v1/auth/google"
-AFTER_SIGN_IN = "/dashboard"
+AFTER_SIGN_IN = "/app"
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -138,6 +140,38 @@ class AuthController(Controller):
     async def me(self, request: Request[Any, Any, Any]) -> MeResponse:
         principal = principal_of(request)
         return MeResponse(user=UserResponse.of(principal.user), authenticated_via=principal.via.value)
+
+    @patch("/me", summary="Change the signed-in user's profile (name)", guards=[requires_session])
+    async def update_me(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[UpdateProfileRequest],
+        accounts: NamedDependency[AccountService],
+    ) -> UserResponse:
+        user = await accounts.update_profile(principal_of(request).user, name=data.name)
+        return UserResponse.of(user)
+
+    @post(
+        "/password",
+        status_code=200,
+        summary="Change the password; every other session ends, new tokens are answered",
+        guards=[requires_session],
+    )
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ChangePasswordRequest],
+        accounts: NamedDependency[AccountService],
+        settings: NamedDependency[Settings],
+    ) -> Response[TokenResponse]:
+        tokens = await accounts.change_password(
+            principal_of(request).user,
+            current_password=data.current_password,
+            new_password=data.new_password,
+            ip=client_ip(request),
+            user_agent=request.headers.get("user-agent"),
+        )
+        return _token_response(settings, tokens)
 
     @get("/providers", summary="Sign-in methods this server offers")
     async def providers(self, settings: NamedDependency[Settings]) -> AuthProviders:

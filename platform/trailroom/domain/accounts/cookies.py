@@ -26,36 +26,45 @@ REFRESH_PATH = "/api/v1/auth"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def session_cookies(settings: Settings, tokens: TokenPair) -> list[Cookie]:
-    secure = settings.secure_cookies
+def access_cookie(settings: Settings, access_token: str, expires_in: int) -> Cookie:
+    return Cookie(
+        key=ACCESS_COOKIE,
+        value=access_token,
+        max_age=expires_in,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        path="/",
+    )
+
+
+def csrf_cookie(settings: Settings, value: str, max_age: int) -> Cookie:
+    return Cookie(
+        key=CSRF_COOKIE,
+        value=value,
+        max_age=max_age,
+        httponly=False,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+
+
+def session_cookies(settings: Settings, tokens: TokenPair, *, csrf_token: str | None = None) -> list[Cookie]:
+    """The three cookies of a new or rotated session. A renewal passes the page's current
+    `csrf_token` so forms already open in other tabs stay valid."""
     return [
-        Cookie(
-            key=ACCESS_COOKIE,
-            value=tokens.access_token,
-            max_age=tokens.expires_in,
-            httponly=True,
-            secure=secure,
-            samesite="lax",
-            path="/",
-        ),
+        access_cookie(settings, tokens.access_token, tokens.expires_in),
         Cookie(
             key=REFRESH_COOKIE,
             value=tokens.refresh_token,
             max_age=tokens.refresh_expires_in,
             httponly=True,
-            secure=secure,
+            secure=settings.secure_cookies,
             samesite="strict",
             path=REFRESH_PATH,
         ),
-        Cookie(
-            key=CSRF_COOKIE,
-            value=new_token(24),
-            max_age=tokens.refresh_expires_in,
-            httponly=False,
-            secure=secure,
-            samesite="strict",
-            path="/",
-        ),
+        csrf_cookie(settings, csrf_token or new_token(24), tokens.refresh_expires_in),
     ]
 
 

@@ -26,9 +26,9 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 from trailroom.core.errors import Forbidden, Unauthenticated
 from trailroom.core.ratelimit import Decision, Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
-from trailroom.domain.accounts.models import ApiKeyKind
+from trailroom.domain.accounts.models import ApiKeyKind, User
 from trailroom.domain.accounts.principal import Principal, Via
-from trailroom.domain.accounts.services import ApiKeyService
+from trailroom.domain.accounts.services import AccountService, ApiKeyService
 from trailroom.domain.services import Services
 
 API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
@@ -38,6 +38,9 @@ CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Shopper-
 CORS_EXPOSED_HEADERS = (
     "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Idempotent-Replayed, Location, X-Request-ID"
 )
+API_PREFIX = "/api/"
+# The web pages' own session endpoints (renewal, sign-out) live under the refresh cookie's path.
+WEB_SESSION_PREFIX = "/api/v1/auth/web/"
 
 
 def _headers(scope: Scope) -> dict[str, str]:
@@ -80,10 +83,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
             cookies = _cookies(headers.get("cookie"))
             access = cookies.get(ACCESS_COOKIE)
             if access:
-                user = await accounts.user_for_access_token(access)
-                # The CSRF check happens in the guards, only where the cookie grants authority.
-                csrf_valid = csrf_ok(cookies, headers.get(CSRF_HEADER))
-                principal = Principal(user=user, via=Via.SESSION, cookie_auth=True, csrf_valid=csrf_valid)
+                user = await self._cookie_user(accounts, access, scope["path"])
+                if user is not None:
+                    # The CSRF check happens in the guards, only where the cookie grants authority.
+                    csrf_valid = csrf_ok(cookies, headers.get(CSRF_HEADER))
+                    principal = Principal(user=user, via=Via.SESSION, cookie_auth=True, csrf_valid=csrf_valid)
         if principal is not None:
             scope["auth"] = principal
             scope["user"] = principal.user
@@ -124,6 +128,17 @@ class AuthenticationMiddleware(ASGIMiddleware):
         )
         await send(start)
         await send(HTTPResponseBodyEvent(type="http.response.body", body=b"", more_body=False))
+
+    @staticmethod
+    async def _cookie_user(accounts: AccountService, access: str, path: str) -> User | None:
+        """The API answers a bad session cookie with 401 (the page's script renews and retries);
+        a web page treats it as no session, so its guard can send the browser to renew it."""
+        try:
+            return await accounts.user_for_access_token(access)
+        except Unauthenticated:
+            if path.startswith(API_PREFIX) and not path.startswith(WEB_SESSION_PREFIX):
+                raise
+            return None
 
     async def _api_key(
         self, api_keys: ApiKeyService, settings: Any, key: str, headers: dict[str, str]

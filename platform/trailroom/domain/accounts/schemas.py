@@ -25,6 +25,15 @@ class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+class UpdateProfileRequest(msgspec.Struct, forbid_unknown_fields=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    new_password: Password
+    current_password: Annotated[str, msgspec.Meta(max_length=256)] = ""
+
+
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 

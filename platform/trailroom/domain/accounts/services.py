@@ -4,7 +4,9 @@ Invariants kept here:
 - Emails are stored normalized and are unique by a unique index (a duplicate insert fails).
 - Passwords are only ever stored as bcrypt hashes; unknown accounts cost as much to check as known ones.
 - A refresh token works once. Rotation is one conditional update: of two concurrent refreshes with
-  the same token only one can succeed, and presenting a used token revokes its whole family.
+  the same token only one can succeed, and presenting a used token revokes its whole family. The
+  web pages' renewal alone allows a short grace (`renew(reuse_grace_s=…)`): a token rotated
+  seconds ago by another tab of the same browser gets an access token, never a refresh token.
 - API keys are stored only as SHA-256 hashes and shown once; `last_used_at` is collected in Redis
   and written to the database by a cron job, never on the request path.
 """
@@ -51,6 +53,7 @@ _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 KEY_PREFIXES = {ApiKeyKind.SECRET: "tr_sk_", ApiKeyKind.PUBLISHABLE: "tr_pk_"}
 MAX_KEYS_PER_ACCOUNT = 50
 LAST_USED_KEY = "trailroom:apikeys:last_used"
+MAX_ROTATIONS_FOLLOWED = 5  # tabs renewing at once within the reuse grace
 
 
 def normalize_email(email: str) -> str:
@@ -66,6 +69,17 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """A renewed session: always a new access token; the rotated pair unless a concurrent
+    renewal of the same token already rotated it (see `AccountService.renew`)."""
+
+    user: User
+    access_token: str
+    expires_in: int
+    tokens: TokenPair | None
 
 
 def _suspended() -> Forbidden:
@@ -159,6 +173,15 @@ class AccountService:
         )
 
     async def refresh(self, token: str, *, ip: str | None, user_agent: str | None) -> tuple[User, TokenPair]:
+        renewal = await self.renew(token, ip=ip, user_agent=user_agent, reuse_grace_s=0)
+        assert renewal.tokens is not None  # without a grace period every success rotates
+        return renewal.user, renewal.tokens
+
+    async def renew(self, token: str, *, ip: str | None, user_agent: str | None, reuse_grace_s: float) -> Renewal:
+        """Rotate `token` for a new pair. Within `reuse_grace_s` seconds of its rotation, a token
+        presented again while its session is alive gets an access token only (no new refresh
+        token): two browser tabs renewing at once share one cookie jar, which already holds the
+        winner's refresh token. Outside the grace a reused token revokes its whole family."""
         token_hash = sha256_hex(token)
         now = utcnow()
         next_token = new_token()
@@ -171,18 +194,17 @@ class AccountService:
         if used is None:
             known = await RefreshToken.find_one(RefreshToken.token_hash == token_hash)
             if known is not None and known.revoked_at is not None:
+                if await self._just_rotated(known, now, reuse_grace_s):
+                    user = await self._active_user(known.user_id, known.family_id, now)
+                    access, _ = self.tokens.issue(str(user.id), user.role.value)
+                    return Renewal(user, access, int(self.tokens.ttl.total_seconds()), None)
                 await self._revoke_family(known.family_id, now)
                 raise Unauthenticated(
                     "This refresh token was already used; the session has been ended for safety.",
                     code="refresh_token_reused",
                 )
             raise Unauthenticated("The refresh token is not valid or has expired.", code="invalid_refresh_token")
-        user = await User.get(used["user_id"])
-        if user is None:
-            raise Unauthenticated("The refresh token is not valid or has expired.", code="invalid_refresh_token")
-        if not user.is_active:
-            await self._revoke_family(used["family_id"], now)
-            raise _suspended()
+        user = await self._active_user(used["user_id"], used["family_id"], now)
         ttl = timedelta(days=self.settings.refresh_token_ttl_days)
         await RefreshToken(
             token_hash=sha256_hex(next_token),
@@ -193,7 +215,37 @@ class AccountService:
             user_agent=(user_agent or "")[:256] or None,
         ).insert()
         access, _ = self.tokens.issue(str(user.id), user.role.value)
-        return user, TokenPair(access, next_token, int(self.tokens.ttl.total_seconds()), int(ttl.total_seconds()))
+        expires_in = int(self.tokens.ttl.total_seconds())
+        return Renewal(user, access, expires_in, TokenPair(access, next_token, expires_in, int(ttl.total_seconds())))
+
+    async def _active_user(self, user_id: PydanticObjectId, family_id: str, now: datetime) -> User:
+        user = await User.get(user_id)
+        if user is None:
+            raise Unauthenticated("The refresh token is not valid or has expired.", code="invalid_refresh_token")
+        if not user.is_active:
+            await self._revoke_family(family_id, now)
+            raise _suspended()
+        return user
+
+    @staticmethod
+    async def _just_rotated(known: RefreshToken, now: datetime, grace_s: float) -> bool:
+        """Rotated (not revoked by a sign-out) less than `grace_s` ago, and its session still alive:
+        following the rotations from it ends at a live token, or at one still being written (the
+        concurrent rotation revokes the old token before it inserts the new one)."""
+        if grace_s <= 0 or known.revoked_at is None or known.replaced_by is None:
+            return False
+        revoked_at = known.revoked_at if known.revoked_at.tzinfo else known.revoked_at.replace(tzinfo=UTC)
+        if (now - revoked_at).total_seconds() > grace_s:
+            return False
+        successor_hash: str | None = known.replaced_by
+        for _ in range(MAX_ROTATIONS_FOLLOWED):
+            successor = await RefreshToken.find_one(RefreshToken.token_hash == successor_hash)
+            if successor is None or successor.revoked_at is None:
+                return True
+            if successor.replaced_by is None:  # revoked by a sign-out or a detected reuse
+                return False
+            successor_hash = successor.replaced_by
+        return False
 
     async def logout(self, token: str) -> None:
         """End the session the refresh token belongs to (its whole family)."""
@@ -220,6 +272,43 @@ class AccountService:
         if not user.is_active:
             raise _suspended()
         return user
+
+    # -- profile and password --------------------------------------------------------------------
+
+    async def update_profile(self, user: User, *, name: str) -> User:
+        name = name.strip()
+        if not name or len(name) > 100:
+            raise InvalidInput("Enter a name of 1 to 100 characters.", code="invalid_name", field="name")
+        await User.find_one(User.id == user.id).update({"$set": {"name": name, "updated_at": utcnow()}})
+        user.name = name
+        return user
+
+    async def change_password(
+        self, user: User, *, current_password: str, new_password: str, ip: str | None, user_agent: str | None
+    ) -> TokenPair:
+        """Set a new password (the current one is required when there is one) and end every other
+        session: all refresh tokens are revoked, and a fresh session is returned for the caller."""
+        failures = Limit(self.settings.login_failures_per_account_per_15min, 900)
+        bucket = f"password:account:{user.id}"
+        await self._limit(bucket, failures, cost=0, code="password_change_throttled")
+        if user.password_hash is not None and not await verify_password(current_password, user.password_hash):
+            await self.limiter.take(bucket, failures)
+            raise InvalidInput(
+                "The current password is not correct.", code="wrong_current_password", field="current_password"
+            )
+        check_password_rules(new_password, email=user.email, name=user.name)
+        if user.password_hash is not None and current_password == new_password:
+            raise InvalidInput(
+                "Choose a password different from the current one.", code="password_unchanged", field="new_password"
+            )
+        password_hash = await hash_password(new_password)
+        await User.find_one(User.id == user.id).update(
+            {"$set": {"password_hash": password_hash, "updated_at": utcnow()}}
+        )
+        user.password_hash = password_hash
+        assert user.id is not None
+        await self.revoke_all_sessions(user.id)
+        return await self._start_session(user, ip=ip, user_agent=user_agent)
 
     # -- Google ------------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.accounts.principal import Principal
 from trailroom.domain.analytics.recorder import Call
 
+API_PREFIX = "/api/"
 # Handlers put the credits a call spent here (scope state), e.g. try-on creation.
 CREDITS_USED = "credits_used"
 
@@ -21,6 +22,9 @@ class UsageMiddleware(ASGIMiddleware):
     exclude_path_pattern = ("^/static/", "^/schema", "^/healthz$", "^/readyz$")
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        if not scope["path"].startswith(API_PREFIX):  # web pages a signed-in user opens are not API calls
+            await next_app(scope, receive, send)
+            return
         started = time.perf_counter()
         status = 500
 

@@ -1,0 +1,70 @@
+"""Jinja2 templates: where they are, the environment, and the helpers every template may call."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.template.config import TemplateConfig
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+STATIC_DIR = PACKAGE_DIR / "static"
+
+
+def templates_dir() -> Path:
+    """`templates/` at the top of the repository; a wheel carries a copy inside the package."""
+    for candidate in (PACKAGE_DIR / "templates", PACKAGE_DIR.parent.parent / "templates"):
+        if (candidate / "base.html").is_file():
+            return candidate
+    raise RuntimeError("templates/ not found beside the package or at the repository's top")
+
+
+@cache
+def _fingerprint(path: str) -> str:
+    try:
+        return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    except OSError:
+        return "missing"
+
+
+def static_url(path: str) -> str:
+    """`/static/<path>?v=<content hash>`: browsers may cache assets for long, a change busts it."""
+    return f"/static/{path}?v={_fingerprint(path)}"
+
+
+def money(amount: int, currency: str = "INR") -> str:
+    """An amount in the currency's smallest unit, for people: 84000 → ₹840.00."""
+    symbol = {"INR": "₹"}.get(currency, currency + " ")
+    return f"{symbol}{Decimal(amount) / 100:,.2f}"
+
+
+def number(value: int | float) -> str:
+    return f"{value:,}"
+
+
+def percent(value: Decimal | float) -> str:
+    """12.50 → "12.5%", 10.00 → "10%"."""
+    return f"{Decimal(str(value)).normalize():f}%"
+
+
+def build_environment() -> Environment:
+    environment = Environment(
+        loader=FileSystemLoader(templates_dir()),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=ChainableUndefined,  # `errors.field` of a dict without it renders nothing
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.globals["static_url"] = static_url
+    environment.filters["money"] = money
+    environment.filters["number"] = number
+    environment.filters["percent"] = percent
+    return environment
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment()))
