@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite needs when they are missing: Chromium for the
-# browser tests (driven by Playwright, never downloaded by it) and the libraries WeasyPrint uses.
+# browser tests (driven by Playwright, never downloaded by it), the libraries WeasyPrint uses, and
+# the tools the documentation's runnable examples are run with (curl, jq, Node.js).
 set -euo pipefail
 
-packages=(chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core)
+packages=(chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core curl jq nodejs)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
