@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import ipaddress
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from playwright.async_api import Response, async_playwright, expect
 
-from .conftest import REPO
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ARTIFACTS = REPO / "test-artifacts"
-
-
-def is_loopback(url: str) -> bool:
-    parsed = urlparse(url)
-    if parsed.scheme in ("data", "blob", "about"):
-        return True
-    host = parsed.hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from .browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, is_loopback
 
 
 @pytest.mark.browser

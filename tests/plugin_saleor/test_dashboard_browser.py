@@ -3,36 +3,16 @@ handshake gives it the staff token, and saving writes the product's metadata in 
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from flask import Flask
 from playwright.async_api import Page, async_playwright, expect
-from werkzeug.serving import make_server
 
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, wsgi_served
 from tests.plugin_saleor.conftest import SaleorAppFactory, register
 from tests.plugin_saleor.fake_saleor import FakeSaleor
-from tests.test_browser_schema import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
-from trailroom.embedded.process import free_port
 from trailroom_saleor import GARMENT_IMAGE_KEY, MODE_KEY, app_state
 
 PRODUCT_ID = "UHJvZHVjdDoyMDI="
 GARMENT = "https://cdn.example.com/wrap-dress.png"
-
-
-@contextmanager
-def served(app: Flask) -> Iterator[str]:
-    """The WSGI app on a loopback port in a thread (the browser needs a real server)."""
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
 
 
 async def open_dashboard(page: Page, saleor: FakeSaleor) -> None:
@@ -50,7 +30,7 @@ async def test_saving_in_the_dashboard_page_attaches_the_garment_to_the_product(
     fake_saleor.add_product(PRODUCT_ID, {GARMENT_IMAGE_KEY: "https://cdn.example.com/old.png", MODE_KEY: "top"})
     errors: list[str] = []
     ARTIFACTS.mkdir(exist_ok=True)
-    with served(app) as app_url:
+    with wsgi_served(app) as app_url:
         fake_saleor.dashboard.update(app_url=app_url, token=fake_saleor.dashboard_token(), product_id=PRODUCT_ID)
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

@@ -15,12 +15,11 @@ from playwright.async_api import (
     ConsoleMessage,
     Page,
     Response,
-    async_playwright,
     expect,
 )
 
+from tests.browser import ARTIFACTS, launched_chromium
 from tests.helpers import PASSWORD, register
-from tests.test_browser_schema import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 
 SHOTS = ARTIFACTS / "web"
 DEMO_RENDERED = "(img => img.complete && img.naturalWidth > 0)(document.querySelector('[data-demo-result]'))"
@@ -54,10 +53,8 @@ class Console:
 
 @pytest.fixture(scope="module")
 async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with launched_chromium() as browser:
         yield browser
-        await browser.close()
 
 
 @pytest.fixture

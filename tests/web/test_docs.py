@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, async_playwright, expect
 
-from tests.test_browser_schema import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
 from trailroom.web.docs import DocsLibrary, default_library, render_guide
 from trailroom.web.security import CONTENT_SECURITY_POLICY
 

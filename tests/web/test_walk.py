@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import BrowserContext, ConsoleMessage, Page, Request, async_playwright, expect
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, is_loopback
 from tests.conftest import REPO, running_workers
-from tests.test_browser_schema import CHROMIUM, CHROMIUM_ARGS, is_loopback
 from tests.webhooks.conftest import Receiver, receiver  # noqa: F401 - fixture
 from trailroom.domain.services import Services
 
@@ -185,6 +185,7 @@ async def test_register_login_generate_history_and_a_playground_call(
             await page.locator("[data-generate-again]").click()
             await expect(progress.locator("[data-job-link]")).not_to_have_attribute("href", job_href)
             await expect(page.locator("[data-balance-value]")).to_have_text("1")
+            await expect(page.locator("[data-balance-unit]")).to_have_text("credit")
             again_href = await progress.locator("[data-job-link]").get_attribute("href")
             assert again_href
 

@@ -6,9 +6,7 @@ engine). Screenshots of every dialog state land in test-artifacts/widget/."""
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +14,12 @@ import httpx
 import pytest
 from flask import Flask, render_template_string, send_file
 from litestar import Litestar, Response, get
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
-from werkzeug.serving import make_server
+from playwright.async_api import Browser, Locator, Page, expect
 
+from tests.browser import ARTIFACTS, is_loopback, launched_chromium, wsgi_served
 from tests.conftest import running_workers, serve
 from tests.fakes.engines import ScriptedEngine
 from tests.helpers import new_key, signed_up
-from tests.test_browser_schema import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, is_loopback
 from trailroom.core.config import Settings
 from trailroom.domain.accounts.models import ApiKeyKind, User
 from trailroom.domain.credits.models import TransactionKind
@@ -56,10 +53,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    async with launched_chromium() as chromium:
         yield chromium
-        await chromium.close()
 
 
 class Tab:
@@ -463,20 +458,6 @@ async def test_direct_mode_from_an_allowed_origin_under_a_strict_csp_and_a_clear
         await tab.close()
 
 
-@contextmanager
-def flask_served(app: Flask) -> Iterator[str]:
-    """A real HTTP server for a Flask app on a loopback port, in a thread (the test's loop keeps serving TrailRoom)."""
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-
-
 async def test_proxy_mode_through_the_flask_extension(
     browser: Browser, base_url: str, client: httpx.AsyncClient, services: Services, use_scripted: ScriptedEngine
 ) -> None:
@@ -499,7 +480,7 @@ async def test_proxy_mode_through_the_flask_extension(
     def tee() -> Any:
         return send_file(GARMENT, mimetype="image/jpeg")
 
-    with flask_served(shop) as shop_url:
+    with wsgi_served(shop) as shop_url:
         async with running_workers(services):
             tab = await open_tab(browser, 1280)
             await tab.page.goto(f"{shop_url}/product")

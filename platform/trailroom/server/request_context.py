@@ -14,11 +14,11 @@ import time
 from typing import Any
 
 import structlog
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from trailroom.core.asgi import add_headers
 from trailroom.core.logging import get_logger
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -60,12 +60,13 @@ class RequestContextMiddleware(ASGIMiddleware):
         started = time.perf_counter()
         status = 500
 
+        id_header = [(REQUEST_ID_HEADER.encode(), request_id.encode())]
+
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers[REQUEST_ID_HEADER] = request_id
+                add_headers(message, id_header)
             await send(message)
 
         tokens = structlog.contextvars.bind_contextvars(request_id=request_id)

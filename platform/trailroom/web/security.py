@@ -7,10 +7,11 @@ in `data-*` attributes. The API reference at /schema follows the same policy (se
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from trailroom.core.asgi import add_headers, header_value, raw_headers
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -39,6 +40,8 @@ HTML_ONLY = {
 }
 
 PAGE_SECURITY_HEADERS = {**ALWAYS, **HTML_ONLY}
+_ALWAYS_RAW = raw_headers(ALWAYS)
+_HTML_ONLY_RAW = raw_headers(HTML_ONLY)
 
 
 class SecurityHeadersMiddleware(ASGIMiddleware):
@@ -47,12 +50,8 @@ class SecurityHeadersMiddleware(ASGIMiddleware):
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in ALWAYS.items():
-                    headers.setdefault(name, value)
-                if (headers.get("content-type") or "").startswith("text/html"):
-                    for name, value in HTML_ONLY.items():
-                        headers.setdefault(name, value)
+                html = (header_value(message, b"content-type") or b"").startswith(b"text/html")
+                add_headers(message, _ALWAYS_RAW + _HTML_ONLY_RAW if html else _ALWAYS_RAW, replace=False)
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

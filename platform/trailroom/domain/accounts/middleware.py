@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
+from trailroom.core.asgi import add_headers, raw_headers
 from trailroom.core.errors import Forbidden, Unauthenticated
 from trailroom.core.ratelimit import Decision, Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
@@ -99,11 +99,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
             extra_headers.update(_cors_headers(headers["origin"]))
             extra_headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
 
+        extra = raw_headers(extra_headers)
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                mutable = MutableScopeHeaders.from_message(message)
-                for name, value in extra_headers.items():
-                    mutable[name] = value
+                add_headers(message, extra)
             await send(message)
 
         await next_app(scope, receive, send_with_headers)

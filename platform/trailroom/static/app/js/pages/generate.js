@@ -168,6 +168,7 @@ if (form) {
       const credits = await api("/api/v1/credits");
       balance = credits.balance;
       for (const value of document.querySelectorAll("[data-balance-value]")) value.textContent = balance.toLocaleString("en");
+      for (const unit of document.querySelectorAll("[data-balance-unit]")) unit.textContent = balance === 1 ? "credit" : "credits";
       update();
     } catch {
       // The balance shown stays as it was; the next page load corrects it.
