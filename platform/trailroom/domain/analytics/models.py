@@ -1,4 +1,5 @@
-"""Raw call events (kept 30 days) and their hourly roll-up (kept for good), both indexed for the queries."""
+"""Notable calls one by one (errors and charged calls, kept 30 days) and the hourly roll-up of every
+call (kept for good), both indexed for the queries."""
 
 from __future__ import annotations
 

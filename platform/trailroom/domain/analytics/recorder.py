@@ -1,5 +1,8 @@
 """Recording calls without slowing them: the request path appends to a list in memory; a background
-task writes the batch every second (raw events plus $inc upserts of the hourly roll-up)."""
+task writes the batch every second: $inc upserts of the hourly roll-up for every call, and a raw
+event for the calls worth looking at one by one (errors, and calls that spent credits). A raw event
+per successful read would cost the database a write per API call for a log nobody reads; the
+roll-up already counts them."""
 
 from __future__ import annotations
 
@@ -50,22 +53,22 @@ class UsageRecorder:
             return 0
         try:
             # Plain documents of UsageEvent's shape: validating thousands of models a second is not free.
-            await UsageEvent.get_pymongo_collection().insert_many(
-                [
-                    {
-                        "account_id": c.account_id,
-                        "api_key_id": c.api_key_id,
-                        "method": c.method,
-                        "route": c.route,
-                        "status": c.status,
-                        "latency_ms": c.latency_ms,
-                        "credits": c.credits,
-                        "created_at": c.at,
-                    }
-                    for c in batch
-                ],
-                ordered=False,
-            )
+            notable = [
+                {
+                    "account_id": c.account_id,
+                    "api_key_id": c.api_key_id,
+                    "method": c.method,
+                    "route": c.route,
+                    "status": c.status,
+                    "latency_ms": c.latency_ms,
+                    "credits": c.credits,
+                    "created_at": c.at,
+                }
+                for c in batch
+                if c.status >= 400 or c.credits
+            ]
+            if notable:
+                await UsageEvent.get_pymongo_collection().insert_many(notable, ordered=False)
             await UsageHourly.get_pymongo_collection().bulk_write(_hourly_updates(batch), ordered=False)
         except Exception:
             log.exception("writing usage events failed; they will be retried", calls=len(batch))
