@@ -223,6 +223,8 @@ def test_dev_runs_everything_refuses_a_second_and_stops_on_ctrl_c(tmp_path: Path
     # The banner is flushed at once, even when stdout is a file or a pipe.
     assert "TrailRoom is running" in banner
     assert f"http://127.0.0.1:{dev.port}/schema" in banner
+    assert f"http://127.0.0.1:{dev.port}/docs" in banner
+    assert f"http://127.0.0.1:{dev.port}/app" in banner
     assert f"http://127.0.0.1:{dev.port}/healthz" in banner
     assert f"http://127.0.0.1:{dev.port}/readyz" in banner
     assert str(data_dir.resolve()) in banner

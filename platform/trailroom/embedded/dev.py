@@ -183,7 +183,8 @@ class DevStack:
         lines = [
             "",
             "TrailRoom is running",
-            f"  Web app          {base}/",
+            f"  Web app          {base}/   (dashboard {base}/app)",
+            f"  Guides           {base}/docs",
             f"  API reference    {base}/schema",
             f"  Health           {base}/healthz   {base}/readyz",
             f"  Data folder      {data_dir}",
