@@ -15,7 +15,7 @@ from trailroom.domain.accounts.cookies import session_cookies
 from trailroom.web.base import PageController
 from trailroom.web.context import Page, safe_next
 
-NextParam = Annotated[str | None, QueryParameter(query="next", max_length=2000)]
+NextParam = Annotated[str | None, QueryParameter(name="next", max_length=2000)]
 # Which form field a service error belongs to, by its code (when the error names no field).
 FIELD_OF_CODE = {
     "email_taken": "email",

@@ -56,7 +56,7 @@ class WebSessionController(PageController):
         self,
         request: Request[Any, Any, Any],
         ctx: Page,
-        next_path: Annotated[str | None, QueryParameter(query="next", max_length=2000)] = None,
+        next_path: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
     ) -> Redirect:
         target = safe_next(next_path)
         if not request.cookies.get(REFRESH_COOKIE):

@@ -205,7 +205,7 @@ class AuthController(Controller):
         google: NamedDependency[GoogleSignIn],
         accounts: NamedDependency[AccountService],
         settings: NamedDependency[Settings],
-        oauth_state: Annotated[str, QueryParameter(query="state", max_length=200)],
+        oauth_state: Annotated[str, QueryParameter(name="state", max_length=200)],
         code: Annotated[str | None, QueryParameter(max_length=2000)] = None,
         error: Annotated[str | None, QueryParameter(max_length=200)] = None,
     ) -> Redirect:

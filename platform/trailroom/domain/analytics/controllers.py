@@ -74,8 +74,8 @@ def provide_analytics(state: State) -> AnalyticsService:
     return service
 
 
-Start = Annotated[datetime | None, QueryParameter(query="from")]
-End = Annotated[datetime | None, QueryParameter(query="to")]
+Start = Annotated[datetime | None, QueryParameter(name="from")]
+End = Annotated[datetime | None, QueryParameter(name="to")]
 Granularity = Annotated[str, QueryParameter(max_length=5)]
 TimeZone = Annotated[str, QueryParameter(max_length=64)]
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
+from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 
 from trailroom.core.config import Settings
@@ -53,7 +54,7 @@ class PricingController(Controller):
     tags = ["Pricing"]
 
     @get("/plans", summary="The fixed plan and the custom range, amounts in the currency's smallest unit")
-    async def plans(self, settings: Settings) -> PlansResponse:
+    async def plans(self, settings: NamedDependency[Settings]) -> PlansResponse:
         fixed = quote(FIXED_PLAN_CREDITS, unit_price=settings.credit_unit_price, currency=settings.currency)
         return PlansResponse(
             currency=settings.currency,
@@ -64,5 +65,7 @@ class PricingController(Controller):
         )
 
     @get("/calculate", summary="What a purchase of `credits` costs, with its discount")
-    async def calculate(self, settings: Settings, credits: Annotated[int, QueryParameter()]) -> QuoteResponse:
+    async def calculate(
+        self, settings: NamedDependency[Settings], credits: Annotated[int, QueryParameter()]
+    ) -> QuoteResponse:
         return QuoteResponse.of(quote(credits, unit_price=settings.credit_unit_price, currency=settings.currency))

@@ -149,7 +149,7 @@ class TryOnController(Controller):
         self,
         request: Request[Any, Any, Any],
         tryon: NamedDependency[TryOnService],
-        idempotency_key: Annotated[str | None, HeaderParameter(header="Idempotency-Key", max_length=255)] = None,
+        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[TryOnJobResponse]:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("multipart/form-data"):
