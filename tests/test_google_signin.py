@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -23,9 +23,11 @@ def google(oidc_provider: OIDCProvider) -> OIDCProvider:
     return oidc_provider
 
 
-async def _sign_in(client: httpx.AsyncClient, provider: OIDCProvider) -> httpx.Response:
+async def _sign_in(
+    client: httpx.AsyncClient, provider: OIDCProvider, start_url: str = "/api/v1/auth/google"
+) -> httpx.Response:
     """Walk the browser's redirects: our start URL → provider → our callback."""
-    start = await client.get("/api/v1/auth/google")
+    start = await client.get(start_url)
     assert start.status_code == 302, start.text
     authorize_url = start.headers["location"]
     assert authorize_url.startswith(provider.issuer + "/authorize?")
@@ -56,6 +58,27 @@ async def test_new_google_user_is_signed_in(client: httpx.AsyncClient, google: O
     assert stored is not None
     assert stored.google_sub == "g-1001"
     assert stored.password_hash is None
+
+
+@pytest.mark.parametrize(
+    ("next_path", "lands_on"),
+    [
+        ("/app/history?mode=top", "/app/history?mode=top"),
+        ("//evil.example/x", "/app"),
+        ("https://evil.example", "/app"),
+    ],
+)
+async def test_sign_in_comes_back_to_a_same_site_next_only(
+    client: httpx.AsyncClient, google: OIDCProvider, base_url: str, next_path: str, lands_on: str
+) -> None:
+    google.identity = {"sub": "g-1500", "email": "nia@gmail.example", "email_verified": True, "name": "Nia"}
+    done = await _sign_in(client, google, f"/api/v1/auth/google?next={quote(next_path, safe='')}")
+    assert done.status_code == 302
+    assert done.headers["location"] == f"{base_url}{lands_on}"
+    # The sign-in page's Google button carries where the visitor was going.
+    async with httpx.AsyncClient(base_url=base_url) as visitor:
+        page = await visitor.get("/login", params={"next": "/app/usage"})
+    assert 'href="/api/v1/auth/google?next=/app/usage"' in page.text
 
 
 async def test_existing_account_is_linked_by_verified_email(client: httpx.AsyncClient, google: OIDCProvider) -> None:

@@ -4,16 +4,18 @@ the user's input and messages), enhanced by forms.js. The rules are the accounts
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
+from trailroom.core.paths import safe_next
 from trailroom.domain.accounts.controllers import GOOGLE_PATH, client_ip
 from trailroom.domain.accounts.cookies import session_cookies
 from trailroom.web.base import PageController
-from trailroom.web.context import Page, safe_next
+from trailroom.web.context import Page
 
 NextParam = Annotated[str | None, QueryParameter(name="next", max_length=2000)]
 # Which form field a service error belongs to, by its code (when the error names no field).
@@ -29,6 +31,11 @@ FIELD_OF_CODE = {
 def field_errors(exc: InvalidInput | Conflict) -> dict[str, str]:
     field = exc.extra.get("field") or FIELD_OF_CODE.get(exc.code)
     return {str(field): exc.detail} if field else {"form": exc.detail}
+
+
+def google_url(next_path: str) -> str:
+    """Google sign-in that comes back to where the visitor was going."""
+    return GOOGLE_PATH if next_path == "/app" else f"{GOOGLE_PATH}?next={quote(next_path, safe='/')}"
 
 
 class SignInPagesController(PageController):
@@ -122,7 +129,7 @@ class SignInPagesController(PageController):
             next_path=next_path,
             values={"email": email},
             errors=errors or {},
-            google_url=GOOGLE_PATH,
+            google_url=google_url(next_path),
         )
 
     @staticmethod
@@ -140,5 +147,5 @@ class SignInPagesController(PageController):
             next_path=next_path,
             values=values,
             errors=errors or {},
-            google_url=GOOGLE_PATH,
+            google_url=google_url(next_path),
         )

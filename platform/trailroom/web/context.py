@@ -21,6 +21,7 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from trailroom.core.config import Settings
+from trailroom.core.paths import safe_next
 from trailroom.domain.accounts.cookies import CSRF_COOKIE, csrf_cookie
 from trailroom.domain.accounts.models import User
 from trailroom.domain.accounts.security import new_token
@@ -44,15 +45,6 @@ class CsrfRejected(Exception):
 class Flash:
     kind: FlashKind
     text: str
-
-
-def safe_next(target: str | None, default: str = "/app") -> str:
-    """A same-site path to go to after sign-in; anything else (other hosts, `//x`, `/\\x`) is refused."""
-    # Browsers drop tabs and newlines from URLs and read "\\" as "/": "/\t/x" and "/\\x" mean "//x".
-    unsafe = any(ord(c) < 0x20 or c in "\\\x7f" for c in target or "")
-    if not target or unsafe or not target.startswith("/") or target.startswith("//"):
-        return default
-    return target
 
 
 def sign_in_url(next_path: str) -> str:

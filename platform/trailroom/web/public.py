@@ -9,6 +9,7 @@ from litestar.datastructures import Cookie
 from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
+from trailroom.core.paths import safe_next
 from trailroom.domain.billing.pricing import (
     FIXED_PLAN_CREDITS,
     MAX_CUSTOM_CREDITS,
@@ -16,7 +17,7 @@ from trailroom.domain.billing.pricing import (
     quote,
 )
 from trailroom.web.base import PageController
-from trailroom.web.context import THEME_COOKIE, THEMES, Page, safe_next
+from trailroom.web.context import THEME_COOKIE, THEMES, Page
 from trailroom.web.demo import DEMO_PAIRS
 
 THEME_MAX_AGE = 365 * 24 * 3600

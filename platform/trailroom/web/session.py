@@ -13,6 +13,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from trailroom.core.errors import Forbidden, Unauthenticated
+from trailroom.core.paths import safe_next
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.domain.accounts.cookies import (
     CSRF_COOKIE,
@@ -25,7 +26,7 @@ from trailroom.domain.accounts.cookies import (
 )
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.web.base import PageController
-from trailroom.web.context import Page, PageContext, safe_next, sign_in_url
+from trailroom.web.context import Page, PageContext, sign_in_url
 
 # Two tabs whose access token expired together renew with the same refresh token at once.
 RENEWAL_REUSE_GRACE_S = 30.0

@@ -43,7 +43,6 @@ from trailroom.domain.accounts.services import AccountService, ApiKeyService, To
 
 GOOGLE_STATE_COOKIE = "tr_oauth_state"
 GOOGLE_PATH = "/api/v1/auth/google"
-AFTER_SIGN_IN = "/app"
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -183,9 +182,12 @@ class AuthController(Controller):
 
     @get("/google", summary="Start Google sign-in (redirects to Google)", status_code=302)
     async def google_start(
-        self, google: NamedDependency[GoogleSignIn], settings: NamedDependency[Settings]
+        self,
+        google: NamedDependency[GoogleSignIn],
+        settings: NamedDependency[Settings],
+        next_path: Annotated[str | None, QueryParameter(name="next", max_length=2000)] = None,
     ) -> Redirect:
-        url, state = await google.begin(f"{settings.base_url}{GOOGLE_PATH}/callback")
+        url, state = await google.begin(f"{settings.base_url}{GOOGLE_PATH}/callback", after=next_path)
         response = Redirect(url)
         response.set_cookie(
             GOOGLE_STATE_COOKIE,
@@ -226,7 +228,7 @@ class AuthController(Controller):
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
         )
-        response = Redirect(f"{settings.base_url}{AFTER_SIGN_IN}", cookies=session_cookies(settings, tokens))
+        response = Redirect(f"{settings.base_url}{identity.after}", cookies=session_cookies(settings, tokens))
         response.delete_cookie(GOOGLE_STATE_COOKIE, path=GOOGLE_PATH)
         return response
 

@@ -20,6 +20,7 @@ from redis.asyncio import Redis
 
 from trailroom.core.config import Settings
 from trailroom.core.errors import NotFound, ServiceUnavailable, Unauthenticated
+from trailroom.core.paths import safe_next
 
 PENDING_TTL_S = 600
 _GOOGLE_ISSUERS = {"https://accounts.google.com", "accounts.google.com"}
@@ -31,6 +32,7 @@ class GoogleIdentity:
     email: str
     email_verified: bool
     name: str
+    after: str  # the same-site path the browser asked to come back to
 
 
 def _rejected(detail: str) -> Unauthenticated:
@@ -62,12 +64,13 @@ class GoogleSignIn:
             self._metadata = await self._get_json(self.settings.google_discovery_url)
         return self._metadata
 
-    async def begin(self, redirect_uri: str) -> tuple[str, str]:
-        """The provider URL to send the browser to, and the state to bind to the browser."""
+    async def begin(self, redirect_uri: str, after: str | None = None) -> tuple[str, str]:
+        """The provider URL to send the browser to, and the state to bind to the browser. `after` is
+        where the browser goes once signed in (a same-site path; anything else means the dashboard)."""
         self.ensure_enabled()
         meta = await self.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
-        pending = {"nonce": nonce, "verifier": verifier, "redirect_uri": redirect_uri}
+        pending = {"nonce": nonce, "verifier": verifier, "redirect_uri": redirect_uri, "after": safe_next(after)}
         await self.redis.set(f"trailroom:oauth:google:{state}", json.dumps(pending), ex=PENDING_TTL_S)
         url = add_params_to_uri(
             meta["authorization_endpoint"],
@@ -124,6 +127,7 @@ class GoogleSignIn:
             email=email,
             email_verified=bool(claims.get("email_verified")),
             name=str(claims.get("name") or ""),
+            after=safe_next(pending.get("after")),
         )
 
     async def _verify_id_token(self, id_token: str, meta: dict[str, Any]) -> dict[str, Any]:
