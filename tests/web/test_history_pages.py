@@ -98,7 +98,16 @@ async def test_delete_needs_the_form_token_and_removes_the_try_on(
     forged = await signed_in.http.post(f"/app/history/{job_id}/delete", data={})
     assert forged.status_code == 403
     assert await TryOnJob.get(job_id) is not None
-    deleted = await post_page_form(signed_in, f"/app/history/{job_id}", f"/app/history/{job_id}/delete", {})
+    # Without JavaScript the first post only asks; nothing is deleted until the visitor confirms.
+    asked = await post_page_form(signed_in, f"/app/history/{job_id}", f"/app/history/{job_id}/delete", {})
+    assert asked.status_code == 200
+    assert "Delete the try-on?" in asked.text
+    assert 'name="confirm" value="yes"' in asked.text
+    assert f'action="/app/history/{job_id}/delete"' in asked.text
+    assert await TryOnJob.get(job_id) is not None
+    deleted = await post_page_form(
+        signed_in, f"/app/history/{job_id}", f"/app/history/{job_id}/delete", {"confirm": "yes"}
+    )
     assert deleted.status_code == 303
     assert deleted.headers["location"] == "/app/history"
     assert await TryOnJob.get(job_id) is None
@@ -117,6 +126,6 @@ async def test_other_accounts_try_ons_are_not_found(signed_in: FormBrowser, clie
     assert page.status_code == 404
     assert "No such try-on" in page.text
     assert CARD.findall((await signed_in.get("/app/history")).text) == []
-    refused = await signed_in.post_form(f"/app/history/{job_id}/delete", {}, from_page="/app/history")
+    refused = await signed_in.post_form(f"/app/history/{job_id}/delete", {"confirm": "yes"}, from_page="/app/history")
     assert refused.status_code == 404
     assert await TryOnJob.get(job_id) is not None

@@ -303,7 +303,12 @@ async def test_api_keys_from_settings_without_javascript(signed_in: FormBrowser,
     assert "is not an origin" in bad_origin.text
     stored = await ApiKey.find_all().to_list()
     assert len(stored) == 1
-    deleted = await signed_in.post_form(f"/app/settings/keys/{stored[0].id}/delete", {}, from_page="/app/settings")
+    delete_path = f"/app/settings/keys/{stored[0].id}/delete"
+    asked = await signed_in.post_form(delete_path, {}, from_page="/app/settings")
+    assert asked.status_code == 200
+    assert "Delete the key?" in asked.text
+    assert await ApiKey.count() == 1
+    deleted = await signed_in.post_form(delete_path, {"confirm": "yes"}, from_page="/app/settings")
     assert deleted.status_code == 303
     assert await ApiKey.count() == 0
     async with httpx.AsyncClient(base_url=base_url) as api:

@@ -71,7 +71,14 @@ async def test_create_test_send_toggle_rotate_and_delete(signed_in: FormBrowser,
     assert refreshed is not None
     assert refreshed.enabled is True
 
-    rotated = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/rotate", {})
+    asked = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/rotate", {})
+    assert "Rotate the secret?" in asked.text
+    unchanged = await WebhookEndpoint.get(endpoint.id)
+    assert unchanged is not None
+    assert unchanged.secret == secret
+    rotated = await post_page_form(
+        signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/rotate", {"confirm": "yes"}
+    )
     assert rotated.status_code == 200
     new = SECRET.search(rotated.text)
     assert new is not None
@@ -80,7 +87,7 @@ async def test_create_test_send_toggle_rotate_and_delete(signed_in: FormBrowser,
     assert refreshed is not None
     assert refreshed.secret == new.group(1)
 
-    gone = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/delete", {})
+    gone = await post_page_form(signed_in, "/app/webhooks", f"/app/webhooks/{endpoint.id}/delete", {"confirm": "yes"})
     assert gone.status_code == 303
     assert await WebhookEndpoint.get(endpoint.id) is None
     assert await WebhookDelivery.find(WebhookDelivery.endpoint_id == endpoint.id).count() == 0

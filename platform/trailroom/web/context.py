@@ -169,10 +169,30 @@ class PageContext:
             raise CsrfRejected
         return {key: value for key, value in data.items() if isinstance(value, str)}
 
+    async def confirmed(self, *, title: str, question: str, button: str, back: str) -> Template | None:
+        """For a destructive form post: None once the visitor confirmed, else the page that asks.
+        With JavaScript the button's `data-confirm` prompt asks first and adds `confirm=yes`."""
+        form = await self.form()
+        if form.get("confirm") == "yes":
+            return None
+        question_page = ConfirmPage(
+            title=title, question=question, button=button, action=self.request.url.path, back=back
+        )
+        return self.render("pages/app/confirm.html", confirm=question_page)
+
     async def form_lists(self) -> dict[str, list[str]]:
         """Every value of repeated fields (checkbox groups, lists); call after `form()`."""
         data = await self.request.form()
         return {key: [v for v in data.getall(key) if isinstance(v, str)] for key in data}
+
+
+@dataclass(frozen=True)
+class ConfirmPage:
+    title: str
+    question: str
+    button: str
+    action: str  # this same path: the confirmed form posts here again
+    back: str
 
 
 def provide_page_context(request: Request[Any, Any, Any], state: State) -> PageContext:

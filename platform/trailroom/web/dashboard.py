@@ -142,7 +142,14 @@ class SettingsController(DashboardController):
 
     @post("/keys/{key_id:str}/regenerate", summary="Replace a key's secret", status_code=200)
     async def regenerate_key(self, ctx: Page, key_id: FromPath[str]) -> Template | Redirect:
-        await ctx.form()
+        asking = await ctx.confirmed(
+            title="Regenerate the key?",
+            question="The current key stops working at once; the new one is shown once.",
+            button="Regenerate",
+            back="/app/settings#api-keys",
+        )
+        if asking is not None:
+            return asking
         try:
             api_key, secret = await ctx.services.api_keys.regenerate(signed_in(ctx), key_id)
         except NotFound:
@@ -150,8 +157,15 @@ class SettingsController(DashboardController):
         return await self._render(ctx, new_key=(api_key, secret), regenerated=True)
 
     @post("/keys/{key_id:str}/delete", summary="Delete a key", status_code=303)
-    async def delete_key(self, ctx: Page, key_id: FromPath[str]) -> Redirect:
-        await ctx.form()
+    async def delete_key(self, ctx: Page, key_id: FromPath[str]) -> Template | Redirect:
+        asking = await ctx.confirmed(
+            title="Delete the key?",
+            question="Requests made with it will fail from now on.",
+            button="Delete key",
+            back="/app/settings#api-keys",
+        )
+        if asking is not None:
+            return asking
         try:
             await ctx.services.api_keys.delete(signed_in(ctx), key_id)
         except NotFound:

@@ -168,8 +168,15 @@ class HistoryPages(DashboardController):
         return ctx.render("pages/app/tryon.html", tryon=view, refresh_s=None if view["ended"] else REFRESH_S)
 
     @post("/{job_id:str}/delete")
-    async def delete(self, ctx: NamedDependency[PageContext], job_id: FromPath[str]) -> Redirect:
-        await ctx.form()
+    async def delete(self, ctx: NamedDependency[PageContext], job_id: FromPath[str]) -> Template | Redirect:
+        asking = await ctx.confirmed(
+            title="Delete the try-on?",
+            question="The try-on and its images are deleted for good.",
+            button="Delete try-on",
+            back=f"/app/history/{job_id}",
+        )
+        if asking is not None:
+            return asking
         try:
             await ctx.services.tryon.delete(account_id(ctx), job_id)
         except Conflict as exc:  # still being generated

@@ -105,7 +105,14 @@ class WebhookPages(DashboardController):
 
     @post("/{endpoint_id:str}/rotate")
     async def rotate(self, ctx: NamedDependency[PageContext], endpoint_id: FromPath[str]) -> Template:
-        await ctx.form()
+        asking = await ctx.confirmed(
+            title="Rotate the secret?",
+            question="The old secret stops working at once; the new one is shown once.",
+            button="Rotate secret",
+            back="/app/webhooks",
+        )
+        if asking is not None:
+            return asking
         endpoint = await ctx.services.webhooks.rotate_secret(account_id(ctx), endpoint_id)
         return await self._list(ctx, new_secret=(endpoint, endpoint.secret))
 
@@ -121,8 +128,15 @@ class WebhookPages(DashboardController):
         return ctx.redirect(f"/app/webhooks/{endpoint_id}", flash=f"Test event not delivered: {reason}.", kind="error")
 
     @post("/{endpoint_id:str}/delete")
-    async def delete(self, ctx: NamedDependency[PageContext], endpoint_id: FromPath[str]) -> Redirect:
-        await ctx.form()
+    async def delete(self, ctx: NamedDependency[PageContext], endpoint_id: FromPath[str]) -> Template | Redirect:
+        asking = await ctx.confirmed(
+            title="Delete the endpoint?",
+            question="Nothing more is sent to it, and its delivery log goes with it.",
+            button="Delete endpoint",
+            back="/app/webhooks",
+        )
+        if asking is not None:
+            return asking
         await ctx.services.webhooks.delete(account_id(ctx), endpoint_id)
         return ctx.redirect("/app/webhooks", flash="Endpoint deleted; nothing more is sent to it.")
 

@@ -115,9 +115,15 @@ export function enhanceForms(root = document) {
     form.addEventListener("submit", (event) => {
       if (event.defaultPrevented) return;
       const message = event.submitter?.dataset.confirm;
-      if (message && !window.confirm(message)) {
-        event.preventDefault();
-        return;
+      if (message) {
+        if (!window.confirm(message)) {
+          event.preventDefault();
+          return;
+        }
+        // Asked here already: the server's confirmation page (the no-script path) is skipped.
+        const confirmed = document.createElement("input");
+        Object.assign(confirmed, { type: "hidden", name: "confirm", value: "yes" });
+        form.append(confirmed);
       }
       const button = event.submitter?.type === "submit" ? event.submitter : form.querySelector('button[type="submit"]');
       if (button?.dataset.loadingText) {
