@@ -225,6 +225,16 @@ async def test_register_login_generate_history_and_a_playground_call(
             await expect(page.locator("[data-response-images] img")).to_have_count(1)
             await expect(page.locator("[data-response-images] img")).to_have_js_property("complete", True)
             await shoot(page, "playground-status-1280-light")
+            # The result as base64: the page draws the image from the JSON it received.
+            await page.locator("[data-operation]").select_option("GET /api/v1/tryon/{job_id}/base64")
+            await page.fill("#pg-p-path-job_id", job_id)
+            await page.locator("[data-send]").click()
+            await expect(page.locator("[data-response-status]")).to_have_text("200 OK")
+            drawn = page.locator("[data-response-images] img")
+            await expect(drawn).to_have_count(1)
+            assert (await drawn.get_attribute("src") or "").startswith("data:image/")
+            await expect(drawn).to_have_js_property("complete", True)
+            assert await drawn.evaluate("img => img.naturalWidth") > 0
             await page.locator("[data-operation]").select_option("POST /api/v1/tryon")
             await expect(page.locator("#pg-f-person_image")).to_be_visible()
             await page.locator("[data-snippet-tabs] [data-lang='python']").click()
