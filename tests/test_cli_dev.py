@@ -29,6 +29,7 @@ from pymongo import MongoClient
 
 from trailroom.embedded.process import free_port
 from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis
+from trailroom.seed import DEMO_STARTER_CREDITS
 
 CHILDREN = ("api", "worker", "mongo", "redis")
 START_TIMEOUT = 60.0
@@ -245,6 +246,7 @@ def test_dev_runs_everything_refuses_a_second_and_stops_on_ctrl_c(tmp_path: Path
     assert try_it, banner
     me = httpx.get(try_it.group(2), headers={"Authorization": f"Bearer {try_it.group(1)}"}, timeout=10)
     assert me.status_code == 200, me.text
+    assert me.json()["purchased"] == DEMO_STARTER_CREDITS  # the demo account starts with some credits
 
     # The demo store the banner names embeds the widget with the seeded publishable key.
     assert f"http://127.0.0.1:{dev.port}/demo/store" in banner
@@ -318,6 +320,11 @@ def test_dev_recovers_from_a_killed_supervisor_and_keeps_data(tmp_path: Path, de
         assert mongo.e2e_probe.crash.find_one({"_id": "before-crash"}) == {"_id": "before-crash", "token": token}
     with redis.Redis(port=redis_port(again["redis"]), socket_timeout=5) as cache:
         assert cache.get("e2e:before-crash") == token.encode()
+    # The demo's starter credits were granted once, not again on the second start.
+    try_it = re.search(r"Bearer (\S+)' (http://\S+)", second.wait_banner())
+    assert try_it
+    balance = httpx.get(try_it.group(2), headers={"Authorization": f"Bearer {try_it.group(1)}"}, timeout=10)
+    assert balance.json()["purchased"] == DEMO_STARTER_CREDITS
 
     second.proc.send_signal(signal.SIGINT)
     assert second.proc.wait(timeout=30) == 0

@@ -17,10 +17,12 @@ from trailroom.core.config import Settings
 from trailroom.core.errors import TrailRoomError
 from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.models import ApiKey, ApiKeyKind, User
+from trailroom.domain.credits.models import TransactionKind
 from trailroom.domain.services import Services, open_services
 
 DEMO_NAME = "Demo Merchant"
 DEMO_KEY_NAME = "Demo secret key"
+DEMO_STARTER_CREDITS = 30
 DEMO_PUBLISHABLE_KEY_NAME = "Demo store (widget)"
 
 
@@ -95,5 +97,18 @@ async def ensure_demo(services: Services, settings: Settings) -> DemoAccount:
 
 
 async def seed_demo(settings: Settings) -> DemoAccount:
+    """What `trailroom dev` starts with: the demo account, its keys, and (once) some credits so a
+    newcomer can try the demo store and the dashboard more than the three free times a day."""
     async with open_resources(settings) as resources, open_services(resources) as services:
-        return await ensure_demo(services, settings)
+        demo = await ensure_demo(services, settings)
+        user = await User.find_one(User.email == demo.email)
+        assert user is not None
+        assert user.id is not None
+        await services.credits.add(
+            user.id,
+            DEMO_STARTER_CREDITS,
+            kind=TransactionKind.ADMIN_ADJUST,
+            description="Starter credits of the local demo account",
+            reference="demo-starter-credits",  # granted once, however often dev starts
+        )
+        return demo
