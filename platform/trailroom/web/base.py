@@ -33,7 +33,8 @@ class SignInRequired(Exception):
     """An anonymous visitor asked for a signed-in page."""
 
 
-def requires_page_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def requires_page_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    # `async` though it does no I/O: Litestar runs a plain `def` guard in a worker thread.
     if not isinstance(connection.scope.get("user"), User):
         raise SignInRequired
 

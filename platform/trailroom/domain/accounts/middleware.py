@@ -24,7 +24,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 
 from trailroom.core.asgi import add_headers, raw_headers
 from trailroom.core.errors import Forbidden, Unauthenticated
-from trailroom.core.ratelimit import Decision, Limit
+from trailroom.core.ratelimit import Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
 from trailroom.domain.accounts.models import ApiKeyKind, User
 from trailroom.domain.accounts.principal import Principal, Via
@@ -67,7 +67,6 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if scope.get("method") == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(scope, headers, services, send)
             return
-        decision: Decision | None = None
         principal: Principal | None = None
         authorization = headers.get("authorization", "")
         scheme, _, credential = authorization.partition(" ")
@@ -76,7 +75,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
         credential = credential.strip()
         accounts = services.accounts
         if credential.startswith(API_KEY_PREFIXES):
-            principal, decision = await self._api_key(services.api_keys, state.settings, credential, headers)
+            principal = await self._api_key(services.api_keys, state.settings, credential, headers)
         elif credential:
             principal = Principal(user=await accounts.user_for_access_token(credential), via=Via.SESSION)
         else:
@@ -91,14 +90,13 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if principal is not None:
             scope["auth"] = principal
             scope["user"] = principal.user
-        if decision is None:
+        if principal is None or principal.rate_limit is None:  # API keys only: limits and CORS headers
             await next_app(scope, receive, send)
             return
-        extra_headers = decision.headers()
-        if principal is not None and principal.via == Via.PUBLISHABLE_KEY and "origin" in headers:
+        extra_headers = principal.rate_limit.headers()
+        if principal.via == Via.PUBLISHABLE_KEY and "origin" in headers:
             extra_headers.update(_cors_headers(headers["origin"]))
             extra_headers["Access-Control-Expose-Headers"] = CORS_EXPOSED_HEADERS
-
         extra = raw_headers(extra_headers)
 
         async def send_with_headers(message: Message) -> None:
@@ -121,11 +119,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
             "Access-Control-Allow-Headers": CORS_REQUEST_HEADERS,
             "Access-Control-Max-Age": "600",
         }
-        start = HTTPResponseStartEvent(
-            type="http.response.start",
-            status=204,
-            headers=[(k.lower().encode(), v.encode()) for k, v in response_headers.items()],
-        )
+        start = HTTPResponseStartEvent(type="http.response.start", status=204, headers=raw_headers(response_headers))
         await send(start)
         await send(HTTPResponseBodyEvent(type="http.response.body", body=b"", more_body=False))
 
@@ -140,9 +134,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
                 raise
             return None
 
-    async def _api_key(
-        self, api_keys: ApiKeyService, settings: Any, key: str, headers: dict[str, str]
-    ) -> tuple[Principal, Decision]:
+    async def _api_key(self, api_keys: ApiKeyService, settings: Any, key: str, headers: dict[str, str]) -> Principal:
         api_key, user = await api_keys.authenticate(key)
         if api_key.kind == ApiKeyKind.PUBLISHABLE:
             origin = headers.get("origin")
@@ -157,7 +149,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if decision.allowed:
             await api_keys.touch(api_key)
         via = Via.PUBLISHABLE_KEY if api_key.kind == ApiKeyKind.PUBLISHABLE else Via.SECRET_KEY
-        return Principal(user=user, via=via, api_key=api_key, rate_limit=decision), decision
+        return Principal(user=user, via=via, api_key=api_key, rate_limit=decision)
 
 
 def _cors_headers(origin: str) -> dict[str, str]:
