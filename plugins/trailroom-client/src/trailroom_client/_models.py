@@ -59,6 +59,26 @@ class TryOnJob:
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
 
+    def for_shopper(self, status_url: str, public_url: str) -> dict[str, Any]:
+        """The job as a shopper's browser sees it through a merchant's proxy (the plugins): its status
+        link points at the proxy, result images at the platform's public URL (signed, no key needed)."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "mode": self.mode,
+            "samples": self.samples,
+            "credits_charged": self.credits_charged,
+            "created_at": self.created_at.isoformat(),
+            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "completed_at": self.completed_at.isoformat() if self.completed_at else None,
+            "error": {"code": self.error.code, "detail": self.error.detail} if self.error else None,
+            "replayed": self.replayed,
+            "links": {
+                "status": status_url,
+                "results": [url if url.startswith("http") else public_url + url for url in self.links.results],
+            },
+        }
+
     @classmethod
     def from_json(cls, data: dict[str, Any], *, replayed: bool = False) -> TryOnJob:
         links = data.get("links") or {}

@@ -78,20 +78,7 @@ def _save(request: HttpRequest, state: dict[str, Any]) -> None:
 
 
 def _job_json(job: TryOnJob) -> dict[str, Any]:
-    public_url = trailroom_app().settings.public_url
-    return {
-        "id": job.id,
-        "status": job.status,
-        "mode": job.mode,
-        "created_at": job.created_at.isoformat(),
-        "completed_at": job.completed_at.isoformat() if job.completed_at else None,
-        "error": {"code": job.error.code, "detail": job.error.detail} if job.error else None,
-        "links": {
-            "status": reverse("trailroom:tryon-status", args=[job.id]),
-            # Signed, short-lived image URLs on the platform: no key needed to show them.
-            "results": [public_url + url if url.startswith("/") else url for url in job.links.results],
-        },
-    }
+    return job.for_shopper(reverse("trailroom:tryon-status", args=[job.id]), trailroom_app().settings.public_url)
 
 
 def _upstream_problem(exc: TrailRoomError) -> JsonResponse:

@@ -87,23 +87,7 @@ def _session_state() -> dict[str, Any]:
 
 def job_json(job: TryOnJob) -> dict[str, Any]:
     """The job as the browser sees it: links point at this proxy, result images at the public URL."""
-    public_url = _state().config.public_url
-    return {
-        "id": job.id,
-        "status": job.status,
-        "mode": job.mode,
-        "samples": job.samples,
-        "credits_charged": job.credits_charged,
-        "created_at": job.created_at.isoformat(),
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "completed_at": job.completed_at.isoformat() if job.completed_at else None,
-        "error": {"code": job.error.code, "detail": job.error.detail} if job.error else None,
-        "replayed": job.replayed,
-        "links": {
-            "status": url_for("trailroom.tryon_status", job_id=job.id),
-            "results": [url if url.startswith("http") else public_url + url for url in job.links.results],
-        },
-    }
+    return job.for_shopper(url_for("trailroom.tryon_status", job_id=job.id), _state().config.public_url)
 
 
 def _api_error(exc: TrailRoomError) -> Response:
