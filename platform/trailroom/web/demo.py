@@ -48,6 +48,10 @@ DEMO_PAIRS: tuple[DemoPair, ...] = (
 _BY_SLUG = {pair.slug: pair for pair in DEMO_PAIRS}
 
 
+def _photos(pair: DemoPair) -> tuple[bytes, bytes]:
+    return (STATIC_DIR / pair.person).read_bytes(), (STATIC_DIR / pair.garment).read_bytes()
+
+
 class LiveDemo:
     def __init__(self, blobs: BlobStore, limiter: RateLimiter, engine_name: str = "local") -> None:
         self.blobs = blobs
@@ -55,6 +59,7 @@ class LiveDemo:
         self.engine_name = engine_name
         self._engine: TryOnEngine | None = None
         self._locks: dict[str, asyncio.Lock] = {}
+        self._blob_keys: dict[str, str] = {}
 
     @staticmethod
     def pair(slug: str) -> DemoPair:
@@ -63,12 +68,19 @@ class LiveDemo:
             raise NotFound("There is no such demo.", code="demo_not_found")
         return pair
 
+    def _blob_key(self, pair: DemoPair) -> str:
+        """Where the pair's result is stored: named by its photos and engine, so a new photo renders
+        anew. Worked out once per process, not on every page view."""
+        key = self._blob_keys.get(pair.slug)
+        if key is None:
+            person, garment = _photos(pair)
+            digest = hashlib.sha256(person + b"|" + garment + self.engine_name.encode()).hexdigest()[:16]
+            key = self._blob_keys[pair.slug] = f"demo/{pair.slug}-{digest}.jpg"
+        return key
+
     async def result(self, pair: DemoPair, *, ip: str) -> bytes:
         """The stored result of `pair`, rendering it first when there is none yet."""
-        person = (STATIC_DIR / pair.person).read_bytes()
-        garment = (STATIC_DIR / pair.garment).read_bytes()
-        digest = hashlib.sha256(person + b"|" + garment + self.engine_name.encode()).hexdigest()[:16]
-        key = f"demo/{pair.slug}-{digest}.jpg"
+        key = self._blob_key(pair)
         async with self._locks.setdefault(pair.slug, asyncio.Lock()):
             if await self.blobs.exists(key):
                 return await self.blobs.get(key)
@@ -78,6 +90,7 @@ class LiveDemo:
                     f"The demo is busy for your network; try again in {decision.retry_after_s} s.",
                     retry_after=decision.retry_after_s,
                 )
+            person, garment = _photos(pair)
             try:
                 output = await self._engine_instance().generate(
                     TryOnInput(mode=TryOnMode.TOP, person=person, garment=garment, output_format=OutputFormat.JPEG)
