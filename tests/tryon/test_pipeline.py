@@ -366,10 +366,13 @@ async def test_publishable_key_creates_and_reads_status_only(
 ) -> None:
     key = (await new_key(client, account, kind="publishable", origins=["https://shop.example"]))["key"]
     widget = {"Authorization": f"Bearer {key}", "Origin": "https://shop.example"}
+    shopper = (await client.post("/api/v1/shoppers", headers=widget)).json()["shopper_id"]
+    widget["X-Shopper-ID"] = shopper
     created = await client.post("/api/v1/tryon", headers=widget, json=payload(person_png, garment_png))
     assert created.status_code == 202
     job_id = created.json()["id"]
-    assert (await client.get(f"/api/v1/tryon/{job_id}", headers=widget)).status_code == 200
+    reader = {**widget, "X-Client-Secret": created.json()["client_secret"]}
+    assert (await client.get(f"/api/v1/tryon/{job_id}", headers=reader)).status_code == 200
     for path in ("/api/v1/tryon/history", f"/api/v1/tryon/{job_id}/base64", "/api/v1/credits"):
         response = await client.get(path, headers=widget)
         assert response.status_code == 403

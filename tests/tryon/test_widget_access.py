@@ -21,7 +21,7 @@ SHOP = "https://shop.example"
 TOP = {"mode": "top"}
 
 
-def pk_headers(key: str, shopper: str | None = "shopper-aaaaaaaa", origin: str | None = SHOP) -> dict[str, str]:
+def pk_headers(key: str, shopper: str | None = None, origin: str | None = SHOP) -> dict[str, str]:
     headers = {"Authorization": f"Bearer {key}"}
     if origin:
         headers["Origin"] = origin
@@ -35,6 +35,13 @@ def upload() -> dict[str, tuple[str, bytes, str]]:
         "person_image": ("me.png", small_png((90, 90, 90)), "image/png"),
         "garment_image": ("shirt.png", small_png((10, 60, 200), (300, 300)), "image/png"),
     }
+
+
+async def new_shopper(client: httpx.AsyncClient, key: str, origin: str = SHOP) -> str:
+    """A shopper id the platform issues to a browser for this publishable key."""
+    response = await client.post("/api/v1/shoppers", headers=pk_headers(key, origin=origin))
+    assert response.status_code == 201, response.text
+    return str(response.json()["shopper_id"])
 
 
 async def publishable(client: httpx.AsyncClient, account: Account, **limits: int) -> dict:
@@ -68,27 +75,31 @@ async def test_allowed_origin_gets_cors_headers_on_success_and_on_errors(
     client: httpx.AsyncClient, account: Account, use_scripted: object
 ) -> None:
     key = (await publishable(client, account))["key"]
-    accepted = await client.post("/api/v1/tryon", headers=pk_headers(key), files=upload(), data=TOP)
+    shopper = await new_shopper(client, key)
+    accepted = await client.post("/api/v1/tryon", headers=pk_headers(key, shopper), files=upload(), data=TOP)
     assert accepted.status_code == 202, accepted.text
     assert accepted.headers["access-control-allow-origin"] == SHOP
     assert "Retry-After" in accepted.headers["access-control-expose-headers"]
     job = await TryOnJob.get(accepted.json()["id"])
     assert job is not None
-    assert job.client["shopper_id"] == "shopper-aaaaaaaa"
+    assert shopper == f"shp_{job.client['shopper_id']}." + shopper.split(".")[1]
 
-    status = await client.get(f"/api/v1/tryon/{accepted.json()['id']}", headers=pk_headers(key))
+    reader = {**pk_headers(key, shopper), "X-Client-Secret": accepted.json()["client_secret"]}
+    status = await client.get(f"/api/v1/tryon/{accepted.json()['id']}", headers=reader)
     assert status.status_code == 200
     assert status.headers["access-control-allow-origin"] == SHOP
 
     # A problem answer must be readable by the widget too (else it only sees a network error).
     bad = await client.post(
-        "/api/v1/tryon", headers=pk_headers(key), files={"person_image": ("x.png", b"not an image", "image/png")}
+        "/api/v1/tryon",
+        headers=pk_headers(key, shopper),
+        files={"person_image": ("x.png", b"not an image", "image/png")},
     )
     assert 400 <= bad.status_code < 500
     assert bad.headers["access-control-allow-origin"] == SHOP
 
     foreign = await client.get(
-        f"/api/v1/tryon/{accepted.json()['id']}", headers=pk_headers(key, origin="https://x.example")
+        f"/api/v1/tryon/{accepted.json()['id']}", headers={**reader, "Origin": "https://x.example"}
     )
     assert foreign.status_code == 403
     assert "access-control-allow-origin" not in foreign.headers
@@ -127,12 +138,13 @@ async def test_shopper_cap_refuses_the_next_try_on_and_charges_nothing(
 ) -> None:
     await fund(services, account, 20)
     key = (await publishable(client, account, shopper_daily_limit=2, ip_daily_limit=3))["key"]
+    shopper = await new_shopper(client, key)
     for _ in range(2):
-        ok = await client.post("/api/v1/tryon", headers=pk_headers(key), files=upload(), data=TOP)
+        ok = await client.post("/api/v1/tryon", headers=pk_headers(key, shopper), files=upload(), data=TOP)
         assert ok.status_code == 202, ok.text
     charges_before = await CreditTransaction.count()
 
-    capped = await client.post("/api/v1/tryon", headers=pk_headers(key), files=upload(), data=TOP)
+    capped = await client.post("/api/v1/tryon", headers=pk_headers(key, shopper), files=upload(), data=TOP)
     assert capped.status_code == 429
     assert capped.json()["code"] == "shopper_limit_reached"
     assert 0 < int(capped.headers["retry-after"]) <= 86_400
@@ -141,10 +153,11 @@ async def test_shopper_cap_refuses_the_next_try_on_and_charges_nothing(
     assert await TryOnJob.count() == 2
 
     # Another browser id on the same IP gets one more (IP cap 3), then the IP is capped too.
+    second, third_shopper = await new_shopper(client, key), await new_shopper(client, key)
     assert (
-        await client.post("/api/v1/tryon", headers=pk_headers(key, "shopper-bbbbbbbb"), files=upload(), data=TOP)
+        await client.post("/api/v1/tryon", headers=pk_headers(key, second), files=upload(), data=TOP)
     ).status_code == 202
-    third = await client.post("/api/v1/tryon", headers=pk_headers(key, "shopper-cccccccc"), files=upload(), data=TOP)
+    third = await client.post("/api/v1/tryon", headers=pk_headers(key, third_shopper), files=upload(), data=TOP)
     assert third.json()["code"] == "shopper_limit_reached"
     assert "network" in third.json()["detail"]
 
@@ -153,16 +166,20 @@ async def test_refused_and_replayed_submissions_do_not_use_up_the_cap(
     client: httpx.AsyncClient, account: Account, use_scripted: object
 ) -> None:
     key = (await publishable(client, account, shopper_daily_limit=1))["key"]
+    shopper = await new_shopper(client, key)
     broken = {"person_image": ("x.png", b"not an image", "image/png"), "garment_image": ("g.png", b"nope", "image/png")}
-    assert (await client.post("/api/v1/tryon", headers=pk_headers(key), files=broken, data=TOP)).status_code == 422
-    headers = {**pk_headers(key), "Idempotency-Key": "order-1"}
+    refused = await client.post("/api/v1/tryon", headers=pk_headers(key, shopper), files=broken, data=TOP)
+    assert refused.status_code == 422
+    headers = {**pk_headers(key, shopper), "Idempotency-Key": "order-1"}
     files = upload()
     first = await client.post("/api/v1/tryon", headers=headers, files=files, data=TOP)
     assert first.status_code == 202, first.text
     replay = await client.post("/api/v1/tryon", headers=headers, files=files, data=TOP)
     assert replay.status_code == 202
     assert replay.headers["idempotent-replayed"] == "true"
-    assert (await client.post("/api/v1/tryon", headers=pk_headers(key), files=upload(), data=TOP)).status_code == 429
+    assert replay.json()["client_secret"] == first.json()["client_secret"]
+    capped = await client.post("/api/v1/tryon", headers=pk_headers(key, shopper), files=upload(), data=TOP)
+    assert capped.status_code == 429
 
 
 async def test_concurrent_submissions_never_pass_the_cap(
@@ -170,8 +187,9 @@ async def test_concurrent_submissions_never_pass_the_cap(
 ) -> None:
     await fund(services, account, 50)
     key = (await publishable(client, account, shopper_daily_limit=3))["key"]
+    shopper = await new_shopper(client, key)
     responses = await asyncio.gather(
-        *(client.post("/api/v1/tryon", headers=pk_headers(key), files=upload(), data=TOP) for _ in range(10))
+        *(client.post("/api/v1/tryon", headers=pk_headers(key, shopper), files=upload(), data=TOP) for _ in range(10))
     )
     assert sorted(r.status_code for r in responses) == [202] * 3 + [429] * 7
     assert await TryOnJob.count() == 3

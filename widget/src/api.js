@@ -22,21 +22,26 @@ function randomId(length) {
   return Array.from(bytes, (b) => alphabet[b & 63]).join("");
 }
 
-let memoryShopper = null;
+const memory = {};
 
-/** An anonymous id for this browser (16-64 of [A-Za-z0-9_-]), so the platform can apply per-shopper limits. */
-export function shopperId() {
+// Storage can be blocked (privacy settings, sandboxed frames): then ids live as long as the page.
+function stored(slot, value) {
   try {
-    let id = localStorage.getItem(SHOPPER_KEY);
-    if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) {
-      id = randomId(24);
-      localStorage.setItem(SHOPPER_KEY, id);
-    }
-    return id;
+    if (value === undefined) return localStorage.getItem(slot) || memory[slot] || null;
+    if (value === null) localStorage.removeItem(slot);
+    else localStorage.setItem(slot, value);
   } catch {
-    // Storage can be blocked (privacy settings, sandboxed frames): keep one id for this page.
-    return (memoryShopper ||= randomId(24));
+    /* memory only */
   }
+  memory[slot] = value;
+  return value;
+}
+
+/** An anonymous id for this browser (16-64 of [A-Za-z0-9_-]), for a merchant's proxy to apply per-shopper limits. */
+export function shopperId() {
+  let id = stored(SHOPPER_KEY);
+  if (!id || !/^[A-Za-z0-9_-]{16,64}$/.test(id)) id = stored(SHOPPER_KEY, randomId(24));
+  return id;
 }
 
 async function problemOf(response) {
@@ -67,14 +72,29 @@ export class TryOnClient {
   }
 
   headers(extra = {}) {
-    const headers = { "X-Shopper-ID": shopperId(), ...extra };
+    const headers = { ...extra };
     if (this.proxy) {
+      headers["X-Shopper-ID"] = shopperId();
       headers["X-Requested-With"] = "XMLHttpRequest";
       if (this.csrfToken) headers["X-CSRFToken"] = this.csrfToken;
     } else {
       headers.Authorization = `Bearer ${this.key}`;
+      const shopper = stored(this.shopperSlot());
+      if (shopper) headers["X-Shopper-ID"] = shopper;
+      if (this.secret) headers["X-Client-Secret"] = this.secret;
     }
     return headers;
+  }
+
+  // Direct mode: the platform issues this browser's shopper id for the key (kept per key).
+  shopperSlot() {
+    return `${SHOPPER_KEY}:${this.key}`;
+  }
+
+  async newShopper(signal) {
+    stored(this.shopperSlot(), null);
+    const body = await this.request(`${this.apiBase}/api/v1/shoppers`, { method: "POST" }, signal);
+    stored(this.shopperSlot(), body.shopper_id);
   }
 
   url(path) {
@@ -134,7 +154,7 @@ export class TryOnClient {
     return url.href;
   }
 
-  /** Start a try-on; returns the job. */
+  /** Start a try-on; returns the job. In direct mode, its client secret then reads the job. */
   async create({ photo, garmentUrl, mode, signal }) {
     const form = new FormData();
     form.append("mode", mode);
@@ -142,7 +162,23 @@ export class TryOnClient {
     const garment = await this.garmentField(garmentUrl, signal);
     if (typeof garment === "string") form.append("garment_image", garment);
     else form.append("garment_image", garment, "garment");
-    const target = this.proxy ? this.url(this.endpoint) : `${this.apiBase}/api/v1/tryon`;
+    if (this.proxy) return this.submit(this.url(this.endpoint), form, signal);
+    this.secret = null;
+    if (!stored(this.shopperSlot())) await this.newShopper(signal);
+    let job;
+    try {
+      job = await this.submit(`${this.apiBase}/api/v1/tryon`, form, signal);
+    } catch (error) {
+      // An id from another key or a lost secret: ask for a new one, once.
+      if (!(error instanceof TryOnError) || error.code !== "invalid_shopper_id") throw error;
+      await this.newShopper(signal);
+      job = await this.submit(`${this.apiBase}/api/v1/tryon`, form, signal);
+    }
+    this.secret = job.client_secret || null;
+    return job;
+  }
+
+  submit(target, form, signal) {
     return this.request(target, { method: "POST", body: form, headers: { "Idempotency-Key": randomId(32) } }, signal);
   }
 

@@ -74,6 +74,8 @@ class Settings(BaseSettings):
     # sets its own; they keep one visitor from draining a merchant's credits.
     shopper_daily_tryons: int = Field(default=10, ge=1, le=100_000)
     shopper_ip_daily_tryons: int = Field(default=30, ge=1, le=100_000)
+    # New shopper ids the platform issues per UTC day to one IP, per publishable key.
+    shopper_ids_per_ip_daily: int = Field(default=20, ge=1, le=100_000)
     # Pricing: price of one credit before volume discounts, in the currency's smallest unit.
     currency: Literal["INR"] = "INR"
     credit_unit_price: int = Field(default=400, ge=1)

@@ -26,7 +26,7 @@ from trailroom.domain.prompts.controllers import PromptAdminController
 from trailroom.domain.runtime_config.controllers import AISettingsController
 from trailroom.domain.services import open_services
 from trailroom.domain.system.controllers import HealthController
-from trailroom.domain.tryon.controllers import TryOnController, TryOnResultController
+from trailroom.domain.tryon.controllers import ShopperController, TryOnController, TryOnResultController
 from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             PricingController,
             TryOnController,
             TryOnResultController,
+            ShopperController,
             PromptAdminController,
             AISettingsController,
             AnalyticsController,

@@ -32,9 +32,9 @@ from trailroom.domain.accounts.services import AccountService, ApiKeyService
 from trailroom.domain.services import Services
 
 API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
-# The routes a publishable key may call from a browser: create a try-on, its status and its events.
-CORS_PATH = re.compile(r"^/api/v1/tryon(/[0-9a-f]{24}(/events)?)?/?$")
-CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Shopper-ID, Last-Event-ID"
+# The routes a publishable key may call from a browser: a shopper id, create a try-on, its status and events.
+CORS_PATH = re.compile(r"^/api/v1/(shoppers|tryon(/[0-9a-f]{24}(/events)?)?)/?$")
+CORS_REQUEST_HEADERS = "Authorization, Content-Type, Idempotency-Key, X-Shopper-ID, X-Client-Secret, Last-Event-ID"
 CORS_EXPOSED_HEADERS = (
     "Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, Idempotent-Replayed, Location, X-Request-ID"
 )

@@ -33,6 +33,10 @@ class Principal:
         return str(self.user.id)
 
     @property
+    def api_key_id(self) -> PydanticObjectId | None:
+        return self.api_key.id if self.api_key else None
+
+    @property
     def user_id(self) -> PydanticObjectId:
         """The account's id (users reach a principal only once saved, so it is always set)."""
         assert self.user.id is not None

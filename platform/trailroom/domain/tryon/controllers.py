@@ -29,14 +29,25 @@ from trailroom.domain.tryon.schemas import (
     BatchRequest,
     BatchResponse,
     HistoryResponse,
+    ShopperIdResponse,
     TryOnJobResponse,
     TryOnRequest,
 )
-from trailroom.domain.tryon.services import STATUS_CHANNEL, HistoryFilter, Submission, TryOnOptions, TryOnService
+from trailroom.domain.tryon.services import (
+    STATUS_CHANNEL,
+    HistoryFilter,
+    JobReader,
+    Submission,
+    TryOnOptions,
+    TryOnService,
+)
 
 MAX_BODY = 48 * 1024 * 1024  # three images of 10 MiB as base64, with room for the rest
 SSE_MAX_S = 600
 OPTION_FIELDS = ("samples", "seed", "output_format", "quality", "garment_photo_type")
+# What a publishable key reads its shopper's job with (ignored for sessions and secret keys).
+ShopperIdHeader = Annotated[str | None, HeaderParameter(name="X-Shopper-ID", max_length=128)]
+ClientSecretHeader = Annotated[str | None, HeaderParameter(name="X-Client-Secret", max_length=128)]
 
 
 class KeepAlive(ServerSentEventMessage):
@@ -55,7 +66,7 @@ def _client_info(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who is calling, as the request says: kept on the job and used for the shopper limits."""
     return {
         "origin": request.headers.get("origin"),
-        "shopper_id": (request.headers.get("x-shopper-id") or "").strip()[:64] or None,
+        "shopper_id": (request.headers.get("x-shopper-id") or "").strip()[:128] or None,
         "ip": request.client.host if request.client else None,
         # The shopper's address as a merchant's server reports it when proxying (trusted for secret keys only).
         "shopper_ip": _ip_or_none(request.headers.get("x-shopper-ip")),
@@ -112,9 +123,15 @@ class TryOnController(Controller):
     dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False)}
 
     @staticmethod
-    def _respond(tryon: TryOnService, job: TryOnJob) -> TryOnJobResponse:
+    def _respond(tryon: TryOnService, job: TryOnJob, *, with_client_secret: bool = False) -> TryOnJobResponse:
         urls = [tryon.result_url(job, i) for i in range(len(job.results))] if job.status == JobStatus.COMPLETED else []
-        return TryOnJobResponse.of(job, urls)
+        return TryOnJobResponse.of(job, urls, tryon.client_secret(job) if with_client_secret else None)
+
+    @staticmethod
+    def _reader(
+        request: Request[Any, Any, Any], tryon: TryOnService, shopper: str | None, secret: str | None
+    ) -> JobReader:
+        return tryon.reader(principal_of(request), shopper_token=shopper, client_secret=secret)
 
     async def _submission(
         self, tryon: TryOnService, options: dict[str, Any], images: dict[str, bytes | str]
@@ -140,7 +157,9 @@ class TryOnController(Controller):
             "`mode=full`), or JSON with those fields as https URLs, data URIs or base64. Options: `mode` "
             "(top, bottom, dress, full), `samples` (1-4, each charged), `seed`, `output_format` "
             "(png, jpeg, webp), `quality` (fast, balanced, high), `garment_photo_type` (flat_lay, on_model). "
-            "An `Idempotency-Key` header makes retries safe: the same key and body return the same job."
+            "An `Idempotency-Key` header makes retries safe: the same key and body return the same job. "
+            "With a publishable key, `X-Shopper-ID` must be an id from `POST /api/v1/shoppers`, and the answer "
+            "carries the job's `client_secret`: only that shopper reads the job, with it in `X-Client-Secret`."
         ),
         opt={ALLOW_PUBLISHABLE: True},
         request_max_body_size=MAX_BODY,
@@ -170,7 +189,8 @@ class TryOnController(Controller):
             headers["Idempotent-Replayed"] = "true"
         else:
             request.state[CREDITS_USED] = job.credits_charged
-        return Response(self._respond(tryon, job), status_code=HTTP_202_ACCEPTED, headers=headers)
+        body = self._respond(tryon, job, with_client_secret=True)
+        return Response(body, status_code=HTTP_202_ACCEPTED, headers=headers)
 
     @post(
         "/batch",
@@ -230,9 +250,15 @@ class TryOnController(Controller):
         opt={ALLOW_PUBLISHABLE: True},
     )
     async def status(
-        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+        self,
+        request: Request[Any, Any, Any],
+        job_id: FromPath[str],
+        tryon: NamedDependency[TryOnService],
+        shopper: ShopperIdHeader = None,
+        client_secret: ClientSecretHeader = None,
     ) -> TryOnJobResponse:
-        return self._respond(tryon, await tryon.get(principal_of(request).user_id, job_id))
+        reader = self._reader(request, tryon, shopper, client_secret)
+        return self._respond(tryon, await tryon.get_for(reader, job_id))
 
     @get("/{job_id:str}/base64", summary="The result images as base64")
     async def base64_result(
@@ -254,10 +280,15 @@ class TryOnController(Controller):
         opt={ALLOW_PUBLISHABLE: True},
     )
     async def events(
-        self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
+        self,
+        request: Request[Any, Any, Any],
+        job_id: FromPath[str],
+        tryon: NamedDependency[TryOnService],
+        shopper: ShopperIdHeader = None,
+        client_secret: ClientSecretHeader = None,
     ) -> ServerSentEvent:
-        account_id = principal_of(request).user_id
-        job = await tryon.get(account_id, job_id)
+        reader = self._reader(request, tryon, shopper, client_secret)
+        job = await tryon.get_for(reader, job_id)
         redis = tryon.resources.redis
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
@@ -267,7 +298,7 @@ class TryOnController(Controller):
                 deadline = time.monotonic() + SSE_MAX_S
                 last = None
                 while time.monotonic() < deadline:
-                    current = await tryon.get(account_id, job_id)
+                    current = await tryon.get_for(reader, job_id)
                     if current.status != last:
                         last = current.status
                         body = msgspec.json.encode(self._respond(tryon, current)).decode()
@@ -317,3 +348,26 @@ class TryOnResultController(Controller):
         # The signature is the only credential, so any page may fetch it (the widget's download button).
         headers = {"Cache-Control": "private, max-age=3600", "Access-Control-Allow-Origin": "*"}
         return Response(data, media_type=image.media_type, headers=headers)
+
+
+class ShopperController(Controller):
+    """Shopper ids for the widget: the platform names each browser, so per-shopper caps mean something."""
+
+    path = "/api/v1/shoppers"
+    tags = ["Try-on"]
+    guards = [requires_account]
+    dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False)}
+
+    @post(
+        "/",
+        status_code=201,
+        summary="A new shopper id for this browser (publishable keys only)",
+        description=(
+            "The widget asks once per browser and key, keeps the id, and sends it as `X-Shopper-ID`. "
+            "Ids are signed for the key; new ids per IP address and day are limited."
+        ),
+        opt={ALLOW_PUBLISHABLE: True},
+    )
+    async def issue(self, request: Request[Any, Any, Any], tryon: NamedDependency[TryOnService]) -> ShopperIdResponse:
+        ip = request.client.host if request.client else None
+        return ShopperIdResponse(shopper_id=await tryon.issue_shopper_id(principal_of(request), ip))

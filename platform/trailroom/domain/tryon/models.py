@@ -42,6 +42,9 @@ class JobError(BaseModel):
 class TryOnJob(Document):
     account_id: PydanticObjectId
     api_key_id: PydanticObjectId | None = None
+    # How it was created (session, secret_key, publishable_key): only publishable-key jobs are readable
+    # by a publishable key, and then only by their shopper with the job's client secret.
+    via: str | None = None
     status: JobStatus = JobStatus.QUEUED
     mode: str
     samples: int = 1

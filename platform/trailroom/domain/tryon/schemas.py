@@ -56,7 +56,7 @@ class JobLinks(msgspec.Struct):
     results: list[str]  # signed image URLs, valid for an hour
 
 
-class TryOnJobResponse(msgspec.Struct):
+class TryOnJobResponse(msgspec.Struct, omit_defaults=True):
     id: str
     status: str
     mode: str
@@ -69,9 +69,12 @@ class TryOnJobResponse(msgspec.Struct):
     batch_id: str | None
     attempts: int
     links: JobLinks
+    # Only in the answer to the publishable key that created the job: send it as `X-Client-Secret`
+    # to read the job's status and events from the browser.
+    client_secret: str | None = None
 
     @classmethod
-    def of(cls, job: TryOnJob, result_urls: list[str]) -> TryOnJobResponse:
+    def of(cls, job: TryOnJob, result_urls: list[str], client_secret: str | None = None) -> TryOnJobResponse:
         base = f"/api/v1/tryon/{job.id}"
         return cls(
             id=str(job.id),
@@ -86,6 +89,7 @@ class TryOnJobResponse(msgspec.Struct):
             batch_id=job.batch_id,
             attempts=job.attempts,
             links=JobLinks(status=base, events=f"{base}/events", base64=f"{base}/base64", results=result_urls),
+            client_secret=client_secret,
         )
 
 
@@ -109,3 +113,7 @@ class Base64Image(msgspec.Struct):
 class Base64Response(msgspec.Struct):
     id: str
     images: list[Base64Image]
+
+
+class ShopperIdResponse(msgspec.Struct):
+    shopper_id: str  # send it as `X-Shopper-ID` with every try-on call of this browser and key

@@ -9,6 +9,11 @@ Invariants:
 - Every state change is one conditional update on the expected current status, so a worker and
   the sweeper (or a cancel) can never both move a job.
 - Inputs are deleted when a job ends; results when they expire or the job is deleted.
+- An account (session or secret key) reads all of its jobs. A publishable key reads only a job it
+  created, for the same platform-issued shopper id, with the client secret handed out at creation;
+  anything else is "not found", so an id alone grants nothing. Job ids are random.
+- The in-flight limit is counted inside the charging transaction: concurrent submissions on one
+  account conflict on its credits document, so the loser retries and counts the winner's job.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from saq import Queue
 from trailroom.core.blobs import BlobStore
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
-from trailroom.core.ids import parse_object_id
+from trailroom.core.ids import parse_object_id, random_object_id
 from trailroom.core.logging import get_logger
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.resources import Resources
@@ -53,6 +58,7 @@ from trailroom.domain.tryon.images import (
     parse_image_reference,
 )
 from trailroom.domain.tryon.models import IN_FLIGHT, JobError, JobStatus, StoredImage, TryOnJob
+from trailroom.domain.tryon.shopper_ids import ShopperIds
 from trailroom.domain.tryon.shopper_limits import Reservation, Shopper, ShopperCaps, ShopperLimiter
 from trailroom.engines.base import (
     EngineError,
@@ -98,6 +104,16 @@ class Submission:
         for image in (self.person, self.garment, self.bottom):
             digest.update(hashlib.sha256(image.data).digest() if image else b"-")
         return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class JobReader:
+    """Who asks for a job. `key_id`, `shopper_id` and `client_secret` are set for publishable keys only."""
+
+    account_id: PydanticObjectId
+    key_id: PydanticObjectId | None = None
+    shopper_id: str | None = None
+    client_secret: str | None = None
 
 
 @dataclass(frozen=True)
@@ -161,6 +177,8 @@ class TryOnService:
         self.http = http
         self.limits = ImageLimits(max_bytes=self.settings.image_max_bytes)
         self.shoppers = ShopperLimiter(resources.redis)
+        self._secret = self.settings.resolved_secret_key().encode()
+        self.shopper_ids = ShopperIds(self._secret)
         self.fetch_policy = FetchPolicy(
             allow_http=self.settings.url_fetch_allow_http, allow_loopback=self.settings.url_fetch_allow_loopback
         )
@@ -202,11 +220,18 @@ class TryOnService:
     ) -> tuple[TryOnJob, bool]:
         """Accept one job. Returns the job and whether it is a replay of an earlier request."""
         fingerprint = submission.fingerprint()
+        client = dict(client or {})
+        if principal.via == Via.PUBLISHABLE_KEY:
+            # The widget's shopper must be one the platform issued for this key; its idempotency keys
+            # are its own, so one shopper can never replay (and so read) another's job.
+            client["shopper_id"] = self.verified_shopper(principal, client.get("shopper_id"))
+            if idempotency_key:
+                idempotency_key = f"{principal.api_key_id}:{client['shopper_id']}:{idempotency_key}"
         if idempotency_key:
             existing = await self._by_idempotency_key(principal.user_id, idempotency_key)
             if existing is not None:
                 return _replay(existing, fingerprint), True
-        reservation = await self._reserve_for_shopper(principal, client or {})
+        reservation = await self._reserve_for_shopper(principal, client)
         try:
             [job] = await self._accept(
                 principal, [submission], idempotency_key=idempotency_key, fingerprint=fingerprint, client=client
@@ -222,6 +247,46 @@ class TryOnService:
             await self.shoppers.release(reservation)
             raise
         return job, False
+
+    def verified_shopper(self, principal: Principal, token: str | None) -> str:
+        """The shopper of a publishable-key request, from the id the platform issued for that key."""
+        shopper = self.shopper_ids.verify(str(principal.api_key_id), token)
+        if shopper is None:
+            raise InvalidInput(
+                "Send the shopper id this key was given by POST /api/v1/shoppers in `X-Shopper-ID`.",
+                code="invalid_shopper_id",
+                field="X-Shopper-ID",
+            )
+        return shopper
+
+    async def issue_shopper_id(self, principal: Principal, ip: str | None) -> str:
+        """A new shopper id for a publishable key's browser; new ids per IP and day are capped."""
+        if principal.via != Via.PUBLISHABLE_KEY:
+            raise Forbidden(
+                "Shopper ids are for the widget's publishable key; a server names its shoppers itself.",
+                code="publishable_key_required",
+            )
+        await self.shoppers.count_new_shopper(str(principal.api_key_id), ip, self.settings.shopper_ids_per_ip_daily)
+        return self.shopper_ids.issue(str(principal.api_key_id))
+
+    def client_secret(self, job: TryOnJob) -> str | None:
+        """The per-job secret a publishable key reads its job with (None for jobs of other callers).
+        Derived, not stored: an idempotent replay of the create call can hand it out again."""
+        shopper = job.client.get("shopper_id")
+        if job.api_key_id is None or job.via != Via.PUBLISHABLE_KEY or not shopper:
+            return None
+        message = f"tryon-client-secret:{job.id}:{job.api_key_id}:{shopper}".encode()
+        return "tcs_" + hmac.new(self._secret, message, hashlib.sha256).hexdigest()[:40]
+
+    def reader(self, principal: Principal, *, shopper_token: str | None, client_secret: str | None) -> JobReader:
+        if principal.via != Via.PUBLISHABLE_KEY:
+            return JobReader(account_id=principal.user_id)
+        return JobReader(
+            account_id=principal.user_id,
+            key_id=principal.api_key_id,
+            shopper_id=self.shopper_ids.verify(str(principal.api_key_id), shopper_token),
+            client_secret=client_secret,
+        )
 
     async def _reserve_for_shopper(self, principal: Principal, client: dict[str, Any]) -> Reservation | None:
         """Count the try-on against the shopper's daily caps of the key. Widget calls (publishable key)
@@ -265,14 +330,7 @@ class TryOnService:
         for submission in submissions:
             check_options(submission.options, has_bottom=submission.bottom is not None, user=user)
         limit = user.max_jobs_in_flight or config.max_jobs_in_flight
-        in_flight = await TryOnJob.find({"account_id": user.id, "status": {"$in": list(IN_FLIGHT)}}).count()
-        if in_flight + len(submissions) > limit:
-            raise RateLimited(
-                f"At most {limit} try-ons can be in progress at once for this account; wait for some to finish.",
-                code="concurrency_limited",
-                retry_after=5,
-            )
-        batch_id = str(PydanticObjectId()) if len(submissions) > 1 else None
+        batch_id = str(random_object_id()) if len(submissions) > 1 else None
         jobs = [
             self._new_job(principal, s, config, idempotency_key, fingerprint, batch_id, client or {})
             for s in submissions
@@ -280,6 +338,15 @@ class TryOnService:
         costs = [config.credit_costs[s.options.mode] * s.options.samples for s in submissions]
 
         async def charge_and_create(session: AsyncClientSession) -> None:
+            in_flight = await TryOnJob.find(
+                {"account_id": user.id, "status": {"$in": list(IN_FLIGHT)}}, session=session
+            ).count()
+            if in_flight + len(submissions) > limit:
+                raise RateLimited(
+                    f"At most {limit} try-ons can be in progress at once for this account; wait for some to finish.",
+                    code="concurrency_limited",
+                    retry_after=5,
+                )
             charge = await self.credits.spend(
                 session,
                 user_id,
@@ -317,7 +384,7 @@ class TryOnService:
         client: dict[str, Any],
     ) -> TryOnJob:
         options = submission.options
-        job_id = PydanticObjectId()
+        job_id = random_object_id()
         inputs = {
             "person": _input_key(job_id, "person", submission.person),
             "garment": _input_key(job_id, "garment", submission.garment),
@@ -328,6 +395,7 @@ class TryOnService:
             id=job_id,
             account_id=principal.user.id,
             api_key_id=principal.api_key.id if principal.api_key else None,
+            via=principal.via,
             mode=options.mode,
             samples=options.samples,
             seed=options.seed if options.seed is not None else int.from_bytes(job_id.binary[-4:]) % 2**31,
@@ -376,12 +444,29 @@ class TryOnService:
     # -- reading -------------------------------------------------------------------------------
 
     async def get(self, account_id: PydanticObjectId, job_id: str) -> TryOnJob:
+        """A job of the account (for its sessions and secret keys)."""
         object_id = parse_object_id(job_id)
         job = (
             await TryOnJob.find_one(TryOnJob.id == object_id, TryOnJob.account_id == account_id) if object_id else None
         )
         if job is None:
-            raise NotFound("No such try-on.", code="tryon_not_found")
+            raise _not_found()
+        return job
+
+    async def get_for(self, reader: JobReader, job_id: str) -> TryOnJob:
+        """A job as `reader` may see it: the whole account's, or a publishable key's own shopper's."""
+        job = await self.get(reader.account_id, job_id)
+        if reader.key_id is None:
+            return job
+        expected = self.client_secret(job)
+        if (
+            expected is None
+            or job.api_key_id != reader.key_id
+            or reader.shopper_id is None
+            or job.client.get("shopper_id") != reader.shopper_id
+            or not hmac.compare_digest(expected, reader.client_secret or "")
+        ):
+            raise _not_found()
         return job
 
     async def history(
@@ -417,7 +502,7 @@ class TryOnService:
 
     def _signature(self, job_id: str, index: int, expires: int) -> str:
         message = f"tryon-result:{job_id}:{index}:{expires}".encode()
-        return hmac.new(self.settings.resolved_secret_key().encode(), message, hashlib.sha256).hexdigest()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
     def result_url(self, job: TryOnJob, index: int, *, now: float | None = None) -> str:
         expires = int((now or time.time()) + RESULT_URL_TTL_S)
@@ -721,6 +806,10 @@ def _replay(existing: TryOnJob, fingerprint: str) -> TryOnJob:
             code="idempotency_key_reused",
         )
     return existing
+
+
+def _not_found() -> NotFound:
+    return NotFound("No such try-on.", code="tryon_not_found")
 
 
 def _input_key(job_id: PydanticObjectId, role: str, image: NormalizedImage) -> str:

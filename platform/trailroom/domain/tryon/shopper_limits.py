@@ -4,6 +4,7 @@ A shopper is counted twice: by the anonymous id the widget keeps in the browser 
 and by IP address, per API key and UTC day. One Lua script checks both counters and takes one from
 each only when both have room, so concurrent submissions can never pass the cap. A reservation is
 released when the submission does not become a new job (refused, failed or an idempotent replay).
+The shopper id itself is issued by the platform (`shopper_ids.py`); new ids are counted per IP too.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ class ShopperLimiter:
                 retry_after=seconds_until_utc_midnight(now),
             )
         return Reservation(keys=tuple(keys))
+
+    async def count_new_shopper(self, key_id: str, ip: str | None, cap: int) -> None:
+        """Count one shopper id issued to this IP for the key today, or raise RateLimited at the cap."""
+        now = datetime.now(UTC)
+        key = f"{self._prefix}{key_id}:{now.strftime('%Y%m%d')}:new:{ip or 'unknown'}"
+        if int(await self._reserve(keys=[key], args=[cap, 25 * 3600])):
+            raise RateLimited(
+                f"This network asked for {cap} new shopper ids in this shop today; keep the one you have.",
+                code="shopper_id_limit_reached",
+                retry_after=seconds_until_utc_midnight(now),
+            )
 
     async def release(self, reservation: Reservation | None) -> None:
         if reservation is not None:
