@@ -117,7 +117,7 @@ class SettingsController(DashboardController):
                 return ctx.redirect(
                     "/app/settings",
                     flash="Your password is changed. Other browsers and devices were signed out.",
-                    cookies=session_cookies(ctx.settings, tokens, csrf_token=ctx.csrf_token),
+                    cookies=session_cookies(ctx.settings, tokens),  # a new session: its own CSRF token
                 )
         return await self._render(ctx, errors={"password": errors}, status_code=422)
 
