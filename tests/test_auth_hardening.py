@@ -283,7 +283,8 @@ async def test_a_tossed_csrf_pair_is_refused_by_the_pages_and_a_real_one_works(
     assert signed_in.status_code == 303
     # Signing in re-issues the token, bound to the new session.
     session_token = http.cookies.get("tr_csrf")
-    assert session_token and session_token != anonymous
+    assert session_token
+    assert session_token != anonymous
     family = await RefreshToken.find_one(RefreshToken.revoked_at == None)  # noqa: E711
     assert family is not None
     assert services.accounts.csrf.valid_for(session_token, session_csrf_binding(family.family_id))
@@ -357,7 +358,8 @@ async def test_a_password_change_ends_every_old_access_token(
 async def test_suspension_ends_access_tokens_for_good(client: httpx.AsyncClient, services: Services) -> None:
     account = await signed_up(client, "sus@example.com")
     user = await User.find_one(User.email == "sus@example.com")
-    assert user is not None and user.id is not None
+    assert user is not None
+    assert user.id is not None
     await services.accounts.set_status(user.id, UserStatus.SUSPENDED)
     suspended = await client.get("/api/v1/auth/me", headers=account.auth)
     assert suspended.status_code == 403

@@ -200,8 +200,10 @@ class CsrfTokens:
     def matches(self, cookie: str | None, presented: str | None, binding: str) -> bool:
         """The double-submitted token (form field or header) equals the cookie, and the server
         issued it for this binding."""
-        return bool(cookie and presented) and hmac.compare_digest(str(cookie), str(presented)) and (
-            self.valid_for(cookie, binding)
+        return (
+            bool(cookie and presented)
+            and hmac.compare_digest(str(cookie), str(presented))
+            and self.valid_for(cookie, binding)
         )
 
 
