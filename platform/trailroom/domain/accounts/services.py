@@ -177,19 +177,25 @@ class AccountService:
         # Unknown and known emails are throttled alike (by a hash of the email, not the account).
         account = sha256_hex(email)[:32]
         per_source = Limit(settings.login_failures_per_account_per_15min, 900)
-        if device is not None:
-            failure_buckets = [(f"login:device:{device.device_id}", per_source)]
+        hard_limits: list[tuple[str, Limit]]
+        account_wide: tuple[str, Limit] | None
+        if device is not None:  # a known browser: its own failure counter only
+            hard_limits = [(f"login:failures:device:{device.device_id}", per_source)]
+            account_wide = None
         else:
-            failure_buckets = [
+            hard_limits = [
                 (f"login:failures:ip:{ip}", Limit(settings.login_failures_per_ip_per_hour, 3600)),
                 (f"login:failures:account_ip:{account}:{ip}", per_source),
-                (f"login:failures:account:{account}", Limit(settings.login_failures_per_account_per_hour, 3600)),
             ]
+            account_wide = (
+                f"login:failures:account:{account}",
+                Limit(settings.login_failures_per_account_per_hour, 3600),
+            )
         try:
             # Looking costs nothing; only failures spend from the buckets.
-            for key, limit in failure_buckets[:2]:
+            for key, limit in hard_limits:
                 await self._limit(key, limit, cost=0, code="login_throttled")
-            if device is None and not (await self.limiter.take(*failure_buckets[2], cost=0)).allowed:
+            if account_wide is not None and not (await self.limiter.take(*account_wide, cost=0)).allowed:
                 # Guessed at from many places: slowed, never locked (each source waits its own turn).
                 await self._limit(f"login:slowed:{account}:{ip}", SLOWED_SIGN_IN_LIMIT, code="login_throttled")
         except RateLimited:
@@ -198,7 +204,7 @@ class AccountService:
             raise
         valid = await verify_password(password, user.password_hash if user else None)
         if user is None or not valid:
-            for key, limit in failure_buckets:
+            for key, limit in [*hard_limits, *([account_wide] if account_wide else [])]:
                 await self.limiter.take(key, limit)
             raise Unauthenticated("The email or password is not correct.", code="invalid_credentials")
         if not user.is_active:
