@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from litestar import Litestar
 
+from trailroom.cli import uvicorn_options
 from trailroom.core.config import Settings
 from trailroom.core.resources import Resources
 from trailroom.domain.services import Services
@@ -51,9 +52,11 @@ def embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
 
 
 @asynccontextmanager
-async def serve(app: Any, host: str, port: int) -> AsyncIterator[None]:
-    """Serve an ASGI app with uvicorn in the current event loop until the block ends."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
+async def serve(app: Any, host: str, port: int, **options: Any) -> AsyncIterator[None]:
+    """Serve an ASGI app with uvicorn in the current event loop until the block ends. `options`
+    are uvicorn's (the platform's own app is served with `uvicorn_options`, as in production)."""
+    config = {"log_config": None, "lifespan": "on", **options, "host": host, "port": port}
+    server = uvicorn.Server(uvicorn.Config(app, **config))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
@@ -104,7 +107,7 @@ def settings(embedded_mongo: EmbeddedMongo, embedded_redis: EmbeddedRedis, data_
 @pytest.fixture(scope="session")
 async def app(settings: Settings) -> AsyncIterator[Litestar]:
     application = create_app(settings)
-    async with serve(application, settings.host, settings.port):
+    async with serve(application, **uvicorn_options(settings)):
         yield application
 
 

@@ -144,6 +144,8 @@ def _token(settings: Settings, **claims: object) -> str:
         "iss": "trailroom",
         "iat": now,
         "exp": now + 600,
+        "sid": "a-session",
+        "sep": 0,
     }
     base.update(claims)
     return jwt.encode(base, settings.secret_key, algorithm="HS256")

@@ -91,17 +91,26 @@ def api() -> None:
 
     from trailroom.server.app import create_app
 
-    uvicorn.run(
-        create_app(settings, configure_logs=False),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-        proxy_headers=True,
-        timeout_graceful_shutdown=20,
-    )
+    uvicorn.run(create_app(settings, configure_logs=False), loop="uvloop", **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How uvicorn serves the API, for `trailroom api` (and so `trailroom dev`) and the tests alike.
+
+    Forwarded headers (`X-Forwarded-For`, `X-Forwarded-Proto`) are believed only from the peers in
+    `TRAILROOM_TRUSTED_PROXIES`: uvicorn's default trusts any loopback peer, so anything on the
+    host could pose as any client address and walk around the per-IP sign-in limits."""
+    proxies = settings.trusted_proxy_list
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "http": "httptools",
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or [],
+        "timeout_graceful_shutdown": 20,
+    }
 
 
 @main.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +24,9 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     # Base URL that links in responses, emails and the widget point at.
     public_url: str = ""
+    # Reverse proxies / load balancers (comma-separated IPs or CIDRs) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed. Empty: forwarded headers are ignored and the peer is the client.
+    trusted_proxies: str = ""
 
     # Unset means "start the embedded server" (only `trailroom dev` and the tests do that).
     mongodb_uri: str | None = None
@@ -49,7 +53,11 @@ class Settings(BaseSettings):
     # Rate limits (token buckets): requests per minute per API key, and sign-in abuse limits.
     api_key_requests_per_minute: int = Field(default=600, ge=1)
     login_attempts_per_ip_per_minute: int = Field(default=20, ge=1)
+    # Failed sign-ins: per account from one IP (or one known browser), per IP across accounts, and
+    # per account from everywhere (beyond that unknown browsers are slowed to one try a minute each).
     login_failures_per_account_per_15min: int = Field(default=5, ge=1)
+    login_failures_per_ip_per_hour: int = Field(default=50, ge=1)
+    login_failures_per_account_per_hour: int = Field(default=100, ge=1)
     registrations_per_ip_per_hour: int = Field(default=20, ge=1)
 
     # Google sign-in (OIDC). Without a client id and secret the option is not offered.
@@ -84,6 +92,21 @@ class Settings(BaseSettings):
     demo_password: str = "TryOn-Demo-2026!"
     # The demo shop at /demo/store (the widget in direct mode). Unset: on in dev and test, off in production.
     demo_store: bool | None = None
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"TRAILROOM_TRUSTED_PROXIES: {entry!r} is not an IP address or CIDR") from exc
+        return ",".join(entries)
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [entry for entry in self.trusted_proxies.split(",") if entry]
 
     @field_validator("public_url")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beanie import Document
 
-from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
+from trailroom.domain.accounts.models import ApiKey, RefreshToken, SecurityNotice, User
 from trailroom.domain.analytics.models import UsageEvent, UsageHourly
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
@@ -19,6 +19,7 @@ def document_models() -> list[type[Document]]:
         User,
         RefreshToken,
         ApiKey,
+        SecurityNotice,
         CreditTransaction,
         DomainEvent,
         RuntimeConfig,

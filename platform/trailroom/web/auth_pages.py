@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, RateLimited, Unauthenticated
 from trailroom.core.paths import safe_next
 from trailroom.domain.accounts.controllers import GOOGLE_PATH, client_ip
-from trailroom.domain.accounts.cookies import session_cookies
+from trailroom.domain.accounts.cookies import DEVICE_COOKIE, session_cookies
 from trailroom.web.base import PageController
 from trailroom.web.context import Page
 
@@ -59,13 +59,17 @@ class SignInPagesController(PageController):
             return self._login(ctx, next_path=target, email=email, errors=errors, status_code=422)
         try:
             _, tokens = await ctx.services.accounts.login(
-                email=email, password=password, ip=client_ip(request), user_agent=request.headers.get("user-agent")
+                email=email,
+                password=password,
+                ip=client_ip(request),
+                user_agent=request.headers.get("user-agent"),
+                device_token=request.cookies.get(DEVICE_COOKIE),
             )
         except RateLimited as exc:
             message = (
                 f"Too many sign-in attempts. Wait {exc.retry_after} seconds and try again."
                 if exc.code == "rate_limited"
-                else f"Too many failed attempts for this account. Try again in {exc.retry_after} seconds."
+                else f"Too many failed attempts for this account from here. Try again in {exc.retry_after} seconds."
             )
             return self._login(ctx, next_path=target, email=email, errors={"form": message}, status_code=429)
         except (Unauthenticated, Forbidden) as exc:
@@ -102,7 +106,9 @@ class SignInPagesController(PageController):
             await accounts.register(
                 email=values["email"], password=password, name=values["name"], accept_terms=True, ip=ip
             )
-            _, tokens = await accounts.login(email=values["email"], password=password, ip=ip, user_agent=agent)
+            _, tokens = await accounts.login(
+                email=values["email"], password=password, ip=ip, user_agent=agent, device_token=None
+            )
         except (InvalidInput, Conflict) as exc:
             status = 409 if isinstance(exc, Conflict) else 422
             return self._register(ctx, next_path=target, values=values, errors=field_errors(exc), status_code=status)

@@ -22,9 +22,10 @@ from litestar.response import Redirect, Template
 
 from trailroom.core.config import Settings
 from trailroom.core.paths import safe_next
-from trailroom.domain.accounts.cookies import CSRF_COOKIE, csrf_cookie
+from trailroom.domain.accounts.cookies import CSRF_COOKIE, REFRESH_COOKIE, csrf_cookie
 from trailroom.domain.accounts.models import User
-from trailroom.domain.accounts.security import new_token
+from trailroom.domain.accounts.principal import Principal, Via
+from trailroom.domain.accounts.security import ANONYMOUS_CSRF, session_csrf_binding
 from trailroom.domain.credits.services import Balance
 from trailroom.domain.services import Services
 from trailroom.web.security import PAGE_SECURITY_HEADERS
@@ -34,6 +35,9 @@ FLASH_COOKIE = "tr_flash"
 THEMES = ("system", "light", "dark")
 CSRF_FIELD = "csrf_token"
 ANONYMOUS_CSRF_MAX_AGE = 7 * 24 * 3600
+# Anyone can fetch an anonymous token, so a form posted before sign-in must also not come from
+# another site, a sibling subdomain included (browsers say so in Sec-Fetch-Site).
+FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 FlashKind = Literal["success", "info", "warning", "error"]
 
 
@@ -87,6 +91,7 @@ class PageContext:
     theme: str
     flashes: list[Flash]
     _codec: FlashCodec
+    _csrf_binding: str = ANONYMOUS_CSRF  # what the page's CSRF token is bound to (session or anonymous)
     _new_csrf: bool = False
     _outgoing_flashes: list[Flash] = field(default_factory=list)
 
@@ -161,13 +166,30 @@ class PageContext:
         )
 
     async def form(self) -> dict[str, str]:
-        """The posted form's fields (first value each), after checking its CSRF token."""
+        """The posted form's fields (first value each), after checking its CSRF token: it equals
+        the `tr_csrf` cookie and was issued for this browser's session (or, before sign-in, it is
+        an anonymous token posted from this site)."""
         data = await self.request.form()
         posted = data.get(CSRF_FIELD)
-        cookie = self.request.cookies.get(CSRF_COOKIE)
-        if not (isinstance(posted, str) and cookie and hmac.compare_digest(posted, cookie)):
+        binding = await self._posted_binding()
+        if not (isinstance(posted, str) and self.services.accounts.csrf.matches(self._cookie_token, posted, binding)):
+            raise CsrfRejected
+        if binding == ANONYMOUS_CSRF and self.request.headers.get("sec-fetch-site") in FOREIGN_FETCH_SITES:
             raise CsrfRejected
         return {key: value for key, value in data.items() if isinstance(value, str)}
+
+    @property
+    def _cookie_token(self) -> str | None:
+        return self.request.cookies.get(CSRF_COOKIE)
+
+    async def _posted_binding(self) -> str:
+        """The session of the page, or, where only the refresh cookie arrives (sign-out under
+        /api/v1/auth after the access cookie expired), the refresh token's session."""
+        if self._csrf_binding != ANONYMOUS_CSRF:
+            return self._csrf_binding
+        refresh = self.request.cookies.get(REFRESH_COOKIE)
+        session_id = await self.services.accounts.session_id_of(refresh) if refresh else None
+        return session_csrf_binding(session_id) if session_id else ANONYMOUS_CSRF
 
     async def confirmed(self, *, title: str, question: str, button: str, back: str) -> Template | None:
         """For a destructive form post: None once the visitor confirmed, else the page that asks.
@@ -202,18 +224,25 @@ def provide_page_context(request: Request[Any, Any, Any], state: State) -> PageC
     if codec is None:
         codec = state.flash_codec = FlashCodec(settings.resolved_secret_key())
     user = request.scope.get("user")
+    principal = request.scope.get("auth")
+    session_id = principal.session_id if isinstance(principal, Principal) and principal.via == Via.SESSION else None
+    binding = session_csrf_binding(session_id) if session_id else ANONYMOUS_CSRF
+    # The cookie's token is kept while it belongs to this session (or is a valid anonymous one);
+    # otherwise (none yet, signed in or out since, or planted) the page gets a fresh one.
     csrf = request.cookies.get(CSRF_COOKIE)
+    keep = services.accounts.csrf.valid_for(csrf, binding)
     theme = request.cookies.get(THEME_COOKIE, "system")
     return PageContext(
         request=request,
         settings=settings,
         services=services,
         user=user if isinstance(user, User) else None,
-        csrf_token=csrf or new_token(24),
+        csrf_token=csrf if keep and csrf else services.accounts.csrf.issue(binding),
         theme=theme if theme in THEMES else "system",
         flashes=codec.decode(request.cookies.get(FLASH_COOKIE)),
         _codec=codec,
-        _new_csrf=not csrf,
+        _new_csrf=not keep,
+        _csrf_binding=binding,
     )
 
 

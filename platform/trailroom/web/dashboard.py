@@ -18,7 +18,7 @@ from trailroom.domain.tryon.services import HistoryFilter
 from trailroom.web.auth_pages import field_errors
 from trailroom.web.base import DashboardController
 from trailroom.web.context import Page
-from trailroom.web.signed_in import signed_in
+from trailroom.web.signed_in import account_id, signed_in
 
 RECENT_TRYONS = 6
 
@@ -64,6 +64,7 @@ class HomeController(DashboardController):
             checklist=checklist,
             checklist_done=sum(step.done for step in checklist),
             top_cost=await services.credits.cost_of("top"),
+            notices=await services.accounts.open_notices(user.id),
         )
 
     @staticmethod
@@ -117,9 +118,16 @@ class SettingsController(DashboardController):
                 return ctx.redirect(
                     "/app/settings",
                     flash="Your password is changed. Other browsers and devices were signed out.",
-                    cookies=session_cookies(ctx.settings, tokens, csrf_token=ctx.csrf_token),
+                    cookies=session_cookies(ctx.settings, tokens),  # a new session: its own CSRF token
                 )
         return await self._render(ctx, errors={"password": errors}, status_code=422)
+
+    @post("/notices/{notice_id:str}/dismiss", summary="Dismiss a security notice", status_code=303)
+    async def dismiss_notice(self, ctx: Page, notice_id: FromPath[str]) -> Redirect:
+        form = await ctx.form()
+        await ctx.services.accounts.dismiss_notice(account_id(ctx), notice_id)
+        back = form.get("back", "/app/settings")
+        return ctx.redirect(back if back.startswith("/app") else "/app/settings")
 
     @post("/keys", summary="Create an API key", status_code=201)
     async def create_key(self, ctx: Page) -> Template:
@@ -194,4 +202,5 @@ class SettingsController(DashboardController):
             errors={section: errors.get(section, {}) for section in ("profile", "password", "key")},
             values=values or {},
             has_password=user.password_hash is not None,
+            notices=await ctx.services.accounts.open_notices(account_id(ctx)),
         )

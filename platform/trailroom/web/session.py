@@ -17,6 +17,7 @@ from trailroom.core.paths import safe_next
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.domain.accounts.cookies import (
     CSRF_COOKIE,
+    CSRF_HEADER,
     REFRESH_COOKIE,
     access_cookie,
     clear_session_cookies,
@@ -24,6 +25,7 @@ from trailroom.domain.accounts.cookies import (
     csrf_ok,
     session_cookies,
 )
+from trailroom.domain.accounts.security import session_csrf_binding
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.web.base import PageController
 from trailroom.web.context import Page, PageContext, sign_in_url
@@ -45,8 +47,12 @@ async def renewed_cookies(request: Request[Any, Any, Any], ctx: PageContext) -> 
     )
     if renewal.tokens is None:  # another tab rotated it a moment ago; the jar holds its token
         return [access_cookie(ctx.settings, renewal.access_token, renewal.expires_in)]
-    # The CSRF token stays: forms already open in other tabs keep working.
-    return session_cookies(ctx.settings, renewal.tokens, csrf_token=request.cookies.get(CSRF_COOKIE))
+    # The session's CSRF token stays (forms already open in other tabs keep working), unless the
+    # cookie holds a token of another session or none.
+    current = request.cookies.get(CSRF_COOKIE)
+    binding = session_csrf_binding(renewal.tokens.session_id)
+    keep = current if ctx.services.accounts.csrf.valid_for(current, binding) else None
+    return session_cookies(ctx.settings, renewal.tokens, csrf_token=keep)
 
 
 class WebSessionController(PageController):
@@ -79,7 +85,12 @@ class WebSessionController(PageController):
         exception_handlers=EXCEPTION_HANDLERS,  # a script reads problem+json, not an error page
     )
     async def renew_from_script(self, request: Request[Any, Any, Any], ctx: Page) -> Response[None]:
-        if not csrf_ok(request.cookies, request.headers.get("x-csrf-token")):
+        accounts = ctx.services.accounts
+        refresh = request.cookies.get(REFRESH_COOKIE)
+        if not refresh:
+            raise Unauthenticated("There is no session to renew; sign in.", code="missing_refresh_token")
+        session_id = await accounts.session_id_of(refresh)
+        if not csrf_ok(accounts.csrf, request.cookies, request.headers.get(CSRF_HEADER), session_id):
             raise csrf_failed()
         cookies = await renewed_cookies(request, ctx)
         return Response(None, status_code=HTTP_204_NO_CONTENT, cookies=cookies, headers={"Cache-Control": "no-store"})

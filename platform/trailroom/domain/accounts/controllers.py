@@ -14,9 +14,10 @@ from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from trailroom.core.config import Settings
 from trailroom.core.errors import Forbidden, Unauthenticated
 from trailroom.domain.accounts.cookies import (
+    DEVICE_COOKIE,
     REFRESH_COOKIE,
     clear_session_cookies,
-    require_csrf,
+    require_refresh_csrf,
     session_cookies,
 )
 from trailroom.domain.accounts.deps import provide_accounts, provide_api_keys, provide_google
@@ -60,13 +61,15 @@ def _token_response(settings: Settings, tokens: TokenPair) -> Response[TokenResp
     return Response(body, cookies=session_cookies(settings, tokens), headers={"Cache-Control": "no-store"})
 
 
-def _refresh_token_from(request: Request[Any, Any, Any], data: RefreshRequest | None) -> str:
+async def _refresh_token_from(
+    request: Request[Any, Any, Any], data: RefreshRequest | None, accounts: AccountService
+) -> str:
     if data is not None and data.refresh_token:
         return data.refresh_token
     cookie = request.cookies.get(REFRESH_COOKIE)
     if cookie:
-        # The cookie is sent by the browser on its own; only our page can echo the CSRF token.
-        require_csrf(request)
+        # The cookie is sent by the browser on its own; only our page can echo its session's CSRF token.
+        require_refresh_csrf(request, accounts.csrf, await accounts.session_id_of(cookie))
         return cookie
     raise Unauthenticated("Send the refresh token in the body or the session cookie.", code="missing_refresh_token")
 
@@ -108,6 +111,7 @@ class AuthController(Controller):
             password=data.password,
             ip=client_ip(request),
             user_agent=request.headers.get("user-agent"),
+            device_token=request.cookies.get(DEVICE_COOKIE),
         )
         return _token_response(settings, tokens)
 
@@ -119,7 +123,7 @@ class AuthController(Controller):
         settings: NamedDependency[Settings],
         data: JSONBody[RefreshRequest | None] = None,
     ) -> Response[TokenResponse]:
-        token = _refresh_token_from(request, data)
+        token = await _refresh_token_from(request, data, accounts)
         _, tokens = await accounts.refresh(token, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
         return _token_response(settings, tokens)
 
@@ -130,7 +134,7 @@ class AuthController(Controller):
         accounts: NamedDependency[AccountService],
         data: JSONBody[RefreshRequest | None] = None,
     ) -> Response[None]:
-        await accounts.logout(_refresh_token_from(request, data))
+        await accounts.logout(await _refresh_token_from(request, data, accounts))
         response: Response[None] = Response(None, status_code=HTTP_204_NO_CONTENT)
         clear_session_cookies(response)
         return response

@@ -26,9 +26,9 @@ from trailroom.core.asgi import add_headers, raw_headers
 from trailroom.core.errors import Forbidden, Unauthenticated
 from trailroom.core.ratelimit import Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
-from trailroom.domain.accounts.models import ApiKeyKind, User
+from trailroom.domain.accounts.models import ApiKeyKind
 from trailroom.domain.accounts.principal import Principal, Via
-from trailroom.domain.accounts.services import AccountService, ApiKeyService
+from trailroom.domain.accounts.services import AccountService, ApiKeyService, SessionAuth
 from trailroom.domain.services import Services
 
 API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
@@ -77,16 +77,23 @@ class AuthenticationMiddleware(ASGIMiddleware):
         if credential.startswith(API_KEY_PREFIXES):
             principal = await self._api_key(services.api_keys, state.settings, credential, headers)
         elif credential:
-            principal = Principal(user=await accounts.user_for_access_token(credential), via=Via.SESSION)
+            bearer = await accounts.session_for_access_token(credential)
+            principal = Principal(user=bearer.user, via=Via.SESSION, session_id=bearer.session_id)
         else:
             cookies = _cookies(headers.get("cookie"))
             access = cookies.get(ACCESS_COOKIE)
             if access:
-                user = await self._cookie_user(accounts, access, scope["path"])
-                if user is not None:
+                session = await self._cookie_session(accounts, access, scope["path"])
+                if session is not None:
                     # The CSRF check happens in the guards, only where the cookie grants authority.
-                    csrf_valid = csrf_ok(cookies, headers.get(CSRF_HEADER))
-                    principal = Principal(user=user, via=Via.SESSION, cookie_auth=True, csrf_valid=csrf_valid)
+                    csrf_valid = csrf_ok(accounts.csrf, cookies, headers.get(CSRF_HEADER), session.session_id)
+                    principal = Principal(
+                        user=session.user,
+                        via=Via.SESSION,
+                        session_id=session.session_id,
+                        cookie_auth=True,
+                        csrf_valid=csrf_valid,
+                    )
         if principal is not None:
             scope["auth"] = principal
             scope["user"] = principal.user
@@ -124,11 +131,11 @@ class AuthenticationMiddleware(ASGIMiddleware):
         await send(HTTPResponseBodyEvent(type="http.response.body", body=b"", more_body=False))
 
     @staticmethod
-    async def _cookie_user(accounts: AccountService, access: str, path: str) -> User | None:
+    async def _cookie_session(accounts: AccountService, access: str, path: str) -> SessionAuth | None:
         """The API answers a bad session cookie with 401 (the page's script renews and retries);
         a web page treats it as no session, so its guard can send the browser to renew it."""
         try:
-            return await accounts.user_for_access_token(access)
+            return await accounts.session_for_access_token(access)
         except Unauthenticated:
             if path.startswith(API_PREFIX) and not path.startswith(WEB_SESSION_PREFIX):
                 raise

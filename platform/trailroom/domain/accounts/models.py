@@ -51,6 +51,12 @@ class User(Document):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    # Ending sessions (read with the user on every session request, so every API process sees it):
+    # access tokens carry the epoch they were issued in (a password change or suspension moves it
+    # on, ending every session at once) and their session id, which is listed here (with the time
+    # its last access token expires) once the session is signed out or revoked.
+    session_epoch: int = 0
+    ended_sessions: dict[str, datetime] = Field(default_factory=dict)
 
     class Settings:
         name = "users"
@@ -130,4 +136,28 @@ class ApiKey(Document):
             IndexModel([("user_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)], name="user_created"),
             # CORS preflights ask "does any publishable key allow this origin?".
             IndexModel([("allowed_origins", pymongo.ASCENDING)], name="allowed_origins"),
+        ]
+
+
+class NoticeKind(StrEnum):
+    SIGN_IN_THROTTLED = "sign_in_throttled"
+
+
+class SecurityNotice(Document):
+    """Something about the account's security the owner should know, shown on the dashboard until
+    dismissed (there is no email yet). One open notice per kind: later events update it."""
+
+    user_id: PydanticObjectId
+    kind: NoticeKind
+    first_at: datetime = Field(default_factory=utcnow)
+    last_at: datetime = Field(default_factory=utcnow)
+    last_ip: str | None = None
+    occurrences: int = 1  # throttling episodes (counted at most once a minute)
+    dismissed_at: datetime | None = None
+    open: bool = True
+
+    class Settings:
+        name = "security_notices"
+        indexes = [
+            IndexModel([("user_id", pymongo.ASCENDING), ("open", pymongo.ASCENDING)], name="user_open"),
         ]

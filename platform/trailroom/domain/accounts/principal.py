@@ -22,6 +22,8 @@ class Principal:
     user: User
     via: Via
     api_key: ApiKey | None = None
+    # Sessions: the refresh-token family of the access token (CSRF tokens are bound to it).
+    session_id: str | None = None
     # Sessions from the browser cookie carry whether the request echoed the CSRF token.
     cookie_auth: bool = False
     csrf_valid: bool = False

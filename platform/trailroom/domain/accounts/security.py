@@ -1,4 +1,4 @@
-"""Password hashing and rules, access tokens (JWT) and secret generation.
+"""Password hashing and rules, access tokens (JWT), signed CSRF and device tokens, secret generation.
 
 bcrypt works on at most 72 bytes, so passwords are first reduced to a fixed 44-byte string
 (base64 of their SHA-256): long passphrases keep all their strength and nothing is truncated.
@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -108,6 +110,8 @@ class AccessClaims:
     user_id: str
     role: str
     expires_at: datetime
+    session_id: str  # the refresh-token family the token was issued for
+    epoch: int  # the user's session epoch when it was issued (a password change moves it on)
 
 
 class AccessTokens:
@@ -117,12 +121,16 @@ class AccessTokens:
         self._secret = secret
         self.ttl = ttl
 
-    def issue(self, user_id: str, role: str, *, now: datetime | None = None) -> tuple[str, datetime]:
+    def issue(
+        self, user_id: str, role: str, *, session_id: str, epoch: int, now: datetime | None = None
+    ) -> tuple[str, datetime]:
         issued = now or datetime.now(UTC)
         expires = issued + self.ttl
         claims: dict[str, Any] = {
             "sub": user_id,
             "role": role,
+            "sid": session_id,
+            "sep": epoch,
             "typ": "access",
             "iss": JWT_ISSUER,
             "iat": int(issued.timestamp()),
@@ -138,16 +146,100 @@ class AccessTokens:
                 self._secret,
                 algorithms=[JWT_ALGORITHM],
                 issuer=JWT_ISSUER,
-                options={"require": ["sub", "exp", "iat", "iss", "typ"]},
+                options={"require": ["sub", "exp", "iat", "iss", "typ", "sid", "sep"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthenticated("The access token has expired; refresh it.", code="token_expired") from exc
         except jwt.PyJWTError as exc:
             raise Unauthenticated("The access token is not valid.", code="invalid_token") from exc
-        if claims.get("typ") != "access":
+        if claims.get("typ") != "access" or not isinstance(claims["sep"], int):
             raise Unauthenticated("The access token is not valid.", code="invalid_token")
         return AccessClaims(
             user_id=str(claims["sub"]),
             role=str(claims.get("role", "user")),
             expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+            session_id=str(claims["sid"]),
+            epoch=claims["sep"],
         )
+
+
+def _derived_key(secret: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"trailroom-{purpose}:".encode() + secret.encode()).digest()
+
+
+def _mac(key: bytes, message: str) -> str:
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+ANONYMOUS_CSRF = "anonymous"
+
+
+def session_csrf_binding(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+class CsrfTokens:
+    """CSRF tokens bound to what they protect: `<nonce>.<HMAC(binding, nonce)>` with the app secret.
+
+    A signed-in browser's token is bound to its session (the refresh-token family, which survives
+    renewals); before sign-in it is bound to "anonymous". A cookie planted by another site or a
+    sibling subdomain (cookie tossing) carries a token the server did not issue for this session,
+    so it fails even when the form field matches it."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = _derived_key(secret, "csrf")
+
+    def issue(self, binding: str) -> str:
+        nonce = new_token(18)
+        return f"{nonce}.{_mac(self._key, f'{binding}|{nonce}')}"
+
+    def valid_for(self, token: str | None, binding: str) -> bool:
+        nonce, _, mac = (token or "").partition(".")
+        return bool(nonce and mac) and hmac.compare_digest(mac, _mac(self._key, f"{binding}|{nonce}"))
+
+    def matches(self, cookie: str | None, presented: str | None, binding: str) -> bool:
+        """The double-submitted token (form field or header) equals the cookie, and the server
+        issued it for this binding."""
+        return (
+            bool(cookie and presented)
+            and hmac.compare_digest(str(cookie), str(presented))
+            and self.valid_for(cookie, binding)
+        )
+
+
+@dataclass(frozen=True)
+class Device:
+    """A browser that signed in to an account before (its `tr_device` cookie checked out)."""
+
+    device_id: str
+    user_id: str
+
+
+class DeviceTokens:
+    """The `tr_device` cookie: `<user id>.<session epoch>.<device id>.<issued unix time>.<HMAC>`.
+
+    It names the account it signed in to and the account's session epoch, so it is worthless for
+    any other account and dies with a password change; a new one (new device id) is issued on
+    every sign-in."""
+
+    def __init__(self, secret: str, max_age_s: int) -> None:
+        self._key = _derived_key(secret, "device")
+        self.max_age_s = max_age_s
+
+    def issue(self, user_id: str, epoch: int, *, now: float | None = None) -> str:
+        body = f"{user_id}.{epoch}.{new_token(12)}.{int(now if now is not None else time.time())}"
+        return f"{body}.{_mac(self._key, body)}"
+
+    def verify(self, token: str | None, *, user_id: str, epoch: int, now: float | None = None) -> Device | None:
+        parts = (token or "").split(".")
+        if len(parts) != 5:
+            return None
+        body, mac = ".".join(parts[:4]), parts[4]
+        if not hmac.compare_digest(mac, _mac(self._key, body)):
+            return None
+        token_user, token_epoch, device_id, issued = parts[:4]
+        if token_user != user_id or token_epoch != str(epoch) or not issued.isdigit():
+            return None
+        if (now if now is not None else time.time()) - int(issued) > self.max_age_s:
+            return None
+        return Device(device_id=device_id, user_id=user_id)

@@ -7,6 +7,16 @@ Invariants kept here:
   the same token only one can succeed, and presenting a used token revokes its whole family. The
   web pages' renewal alone allows a short grace (`renew(reuse_grace_s=…)`): a token rotated
   seconds ago by another tab of the same browser gets an access token, never a refresh token.
+- An access token works only while its session does: it names its session (refresh family) and
+  the user's session epoch, both checked against the user document read on every session request.
+  Signing out or a detected reuse lists the session in `User.ended_sessions`; a password change or
+  a suspension moves `User.session_epoch` on. Every API process sees either at its next request.
+- Sign-in throttling follows OWASP's guidance (failed attempts only): per account and source IP
+  (a hard limit), per source IP across accounts (hard), and account-wide a larger bound that only
+  slows unknown browsers down (one attempt per source per minute), so a trickle of guesses from
+  elsewhere cannot lock the owner out. A browser that signed in before (signed `tr_device` cookie)
+  skips the per-IP and account-wide checks and has its own failure counter. Throttling an
+  existing account leaves a security notice for its owner.
 - API keys are stored only as SHA-256 hashes and shown once; `last_used_at` is collected in Redis
   and written to the database by a cron job, never on the request path.
 """
@@ -29,22 +39,29 @@ from redis.asyncio import Redis
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from trailroom.core.ids import parse_object_id
+from trailroom.core.logging import get_logger
 from trailroom.core.ratelimit import LeasedRateLimiter, Limit, RateLimiter
 from trailroom.domain.accounts.models import (
     ApiKey,
     ApiKeyKind,
     AuthProvider,
+    NoticeKind,
     RefreshToken,
     Role,
+    SecurityNotice,
     User,
     UserStatus,
     utcnow,
 )
 from trailroom.domain.accounts.security import (
     AccessTokens,
+    CsrfTokens,
+    Device,
+    DeviceTokens,
     check_password_rules,
     hash_password,
     new_token,
+    session_csrf_binding,
     sha256_hex,
     verify_password,
 )
@@ -54,6 +71,11 @@ KEY_PREFIXES = {ApiKeyKind.SECRET: "tr_sk_", ApiKeyKind.PUBLISHABLE: "tr_pk_"}
 MAX_KEYS_PER_ACCOUNT = 50
 LAST_USED_KEY = "trailroom:apikeys:last_used"
 MAX_ROTATIONS_FOLLOWED = 5  # tabs renewing at once within the reuse grace
+DEVICE_TOKEN_MAX_AGE_S = 180 * 86_400
+# While an account is over its account-wide failure bound, each unknown browser's source may try once a minute.
+SLOWED_SIGN_IN_LIMIT = Limit(1, 60)
+NOTICE_EVERY = Limit(1, 60)  # a throttled account's notice is updated at most once a minute
+log = get_logger("trailroom.accounts")
 
 
 def normalize_email(email: str) -> str:
@@ -69,6 +91,17 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     refresh_expires_in: int
+    session_id: str  # the refresh-token family: stable across rotations
+    csrf_token: str  # a CSRF token bound to this session, for the browser's cookie
+    device_token: str | None = None  # a fresh `tr_device` value after a sign-in (not on renewals)
+
+
+@dataclass(frozen=True)
+class SessionAuth:
+    """The user behind a valid access token, and the session it belongs to."""
+
+    user: User
+    session_id: str
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,10 @@ class Renewal:
     tokens: TokenPair | None
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _suspended() -> Forbidden:
     return Forbidden("This account is suspended; contact support.", code="account_suspended")
 
@@ -91,6 +128,9 @@ class AccountService:
         self.settings = settings
         self.tokens = tokens
         self.limiter = limiter
+        secret = settings.resolved_secret_key()
+        self.csrf = CsrfTokens(secret)
+        self.devices = DeviceTokens(secret, DEVICE_TOKEN_MAX_AGE_S)
 
     # -- registration and sign-in ------------------------------------------------------------
 
@@ -121,23 +161,88 @@ class AccountService:
             raise Conflict("An account with this email already exists.", code="email_taken") from exc
         return user
 
-    async def login(self, *, email: str, password: str, ip: str, user_agent: str | None) -> tuple[User, TokenPair]:
-        await self._limit(f"login:ip:{ip}", Limit(self.settings.login_attempts_per_ip_per_minute, 60))
+    async def login(
+        self, *, email: str, password: str, ip: str, user_agent: str | None, device_token: str | None = None
+    ) -> tuple[User, TokenPair]:
+        """Check the password under the sign-in throttles (see the module's docstring).
+        `device_token` is the browser's `tr_device` cookie, if any."""
+        settings = self.settings
+        await self._limit(f"login:ip:{ip}", Limit(settings.login_attempts_per_ip_per_minute, 60))
         try:
             email = normalize_email(email)
         except InvalidInput:
             email = email.strip().lower()[:254]
-        failures = Limit(self.settings.login_failures_per_account_per_15min, 900)
-        # Looking costs nothing; only failures spend from the account's bucket.
-        await self._limit(f"login:account:{email}", failures, cost=0, code="login_throttled")
         user = await User.find_one(User.email == email)
+        device = self._device_of(device_token, user)
+        # Unknown and known emails are throttled alike (by a hash of the email, not the account).
+        account = sha256_hex(email)[:32]
+        per_source = Limit(settings.login_failures_per_account_per_15min, 900)
+        hard_limits: list[tuple[str, Limit]]
+        account_wide: tuple[str, Limit] | None
+        if device is not None:  # a known browser: its own failure counter only
+            hard_limits = [(f"login:failures:device:{device.device_id}", per_source)]
+            account_wide = None
+        else:
+            hard_limits = [
+                (f"login:failures:ip:{ip}", Limit(settings.login_failures_per_ip_per_hour, 3600)),
+                (f"login:failures:account_ip:{account}:{ip}", per_source),
+            ]
+            account_wide = (
+                f"login:failures:account:{account}",
+                Limit(settings.login_failures_per_account_per_hour, 3600),
+            )
+        try:
+            # Looking costs nothing; only failures spend from the buckets.
+            for key, limit in hard_limits:
+                await self._limit(key, limit, cost=0, code="login_throttled")
+            if account_wide is not None and not (await self.limiter.take(*account_wide, cost=0)).allowed:
+                # Guessed at from many places: slowed, never locked (each source waits its own turn).
+                await self._limit(f"login:slowed:{account}:{ip}", SLOWED_SIGN_IN_LIMIT, code="login_throttled")
+        except RateLimited:
+            if user is not None:
+                await self._notice_throttled(user, ip=ip, known_device=device is not None)
+            raise
         valid = await verify_password(password, user.password_hash if user else None)
         if user is None or not valid:
-            await self.limiter.take(f"login:account:{email}", failures)
+            for key, limit in [*hard_limits, *([account_wide] if account_wide else [])]:
+                await self.limiter.take(key, limit)
             raise Unauthenticated("The email or password is not correct.", code="invalid_credentials")
         if not user.is_active:
             raise _suspended()
         return user, await self._start_session(user, ip=ip, user_agent=user_agent)
+
+    def _device_of(self, token: str | None, user: User | None) -> Device | None:
+        if not token or user is None:
+            return None
+        return self.devices.verify(token, user_id=str(user.id), epoch=user.session_epoch)
+
+    async def _notice_throttled(self, user: User, *, ip: str, known_device: bool) -> None:
+        """Tell the owner (a notice on the dashboard, and a log line): at most once a minute."""
+        assert user.id is not None
+        if not (await self.limiter.take(f"notice:sign_in:{user.id}", NOTICE_EVERY)).allowed:
+            return
+        log.warning("sign-in throttled", user_id=str(user.id), client_ip=ip, known_device=known_device)
+        now = utcnow()
+        await SecurityNotice.get_pymongo_collection().update_one(
+            {"user_id": user.id, "kind": NoticeKind.SIGN_IN_THROTTLED.value, "open": True},
+            {
+                "$set": {"last_at": now, "last_ip": ip},
+                "$inc": {"occurrences": 1},
+                "$setOnInsert": {"first_at": now, "dismissed_at": None},
+            },
+            upsert=True,
+        )
+
+    async def open_notices(self, user_id: PydanticObjectId) -> list[SecurityNotice]:
+        return await SecurityNotice.find(SecurityNotice.user_id == user_id, SecurityNotice.open == True).to_list()  # noqa: E712
+
+    async def dismiss_notice(self, user_id: PydanticObjectId, notice_id: str) -> None:
+        object_id = parse_object_id(notice_id)
+        if object_id is None:
+            return
+        await SecurityNotice.get_pymongo_collection().update_one(
+            {"_id": object_id, "user_id": user_id, "open": True}, {"$set": {"open": False, "dismissed_at": utcnow()}}
+        )
 
     async def _limit(self, key: str, limit: Limit, *, cost: float = 1, code: str = "rate_limited") -> None:
         decision = await self.limiter.take(key, limit, cost)
@@ -150,27 +255,33 @@ class AccountService:
 
     # -- sessions --------------------------------------------------------------------------------
 
-    async def _start_session(
-        self, user: User, *, ip: str | None, user_agent: str | None, family_id: str | None = None
-    ) -> TokenPair:
+    async def _start_session(self, user: User, *, ip: str | None, user_agent: str | None) -> TokenPair:
+        """A new session (refresh family) for a sign-in, with a fresh device token for the browser."""
         refresh = new_token()
+        family_id = new_token(12)
         ttl = timedelta(days=self.settings.refresh_token_ttl_days)
         await RefreshToken(
             token_hash=sha256_hex(refresh),
             user_id=user.id,
-            family_id=family_id or new_token(12),
+            family_id=family_id,
             expires_at=utcnow() + ttl,
             ip=ip,
             user_agent=(user_agent or "")[:256] or None,
         ).insert()
         await User.find_one(User.id == user.id).update({"$set": {"last_login_at": utcnow()}})
-        access, _ = self.tokens.issue(str(user.id), user.role.value)
         return TokenPair(
-            access_token=access,
+            access_token=self._access_token(user, family_id),
             refresh_token=refresh,
             expires_in=int(self.tokens.ttl.total_seconds()),
             refresh_expires_in=int(ttl.total_seconds()),
+            session_id=family_id,
+            csrf_token=self.csrf.issue(session_csrf_binding(family_id)),
+            device_token=self.devices.issue(str(user.id), user.session_epoch),
         )
+
+    def _access_token(self, user: User, session_id: str) -> str:
+        access, _ = self.tokens.issue(str(user.id), user.role.value, session_id=session_id, epoch=user.session_epoch)
+        return access
 
     async def refresh(self, token: str, *, ip: str | None, user_agent: str | None) -> tuple[User, TokenPair]:
         renewal = await self.renew(token, ip=ip, user_agent=user_agent, reuse_grace_s=0)
@@ -196,9 +307,9 @@ class AccountService:
             if known is not None and known.revoked_at is not None:
                 if await self._just_rotated(known, now, reuse_grace_s):
                     user = await self._active_user(known.user_id, known.family_id, now)
-                    access, _ = self.tokens.issue(str(user.id), user.role.value)
+                    access = self._access_token(user, known.family_id)
                     return Renewal(user, access, int(self.tokens.ttl.total_seconds()), None)
-                await self._revoke_family(known.family_id, now)
+                await self._end_session(known.user_id, known.family_id, now)
                 raise Unauthenticated(
                     "This refresh token was already used; the session has been ended for safety.",
                     code="refresh_token_reused",
@@ -214,16 +325,25 @@ class AccountService:
             ip=ip,
             user_agent=(user_agent or "")[:256] or None,
         ).insert()
-        access, _ = self.tokens.issue(str(user.id), user.role.value)
+        family_id = used["family_id"]
+        access = self._access_token(user, family_id)
         expires_in = int(self.tokens.ttl.total_seconds())
-        return Renewal(user, access, expires_in, TokenPair(access, next_token, expires_in, int(ttl.total_seconds())))
+        pair = TokenPair(
+            access_token=access,
+            refresh_token=next_token,
+            expires_in=expires_in,
+            refresh_expires_in=int(ttl.total_seconds()),
+            session_id=family_id,
+            csrf_token=self.csrf.issue(session_csrf_binding(family_id)),
+        )
+        return Renewal(user, access, expires_in, pair)
 
     async def _active_user(self, user_id: PydanticObjectId, family_id: str, now: datetime) -> User:
         user = await User.get(user_id)
         if user is None:
             raise Unauthenticated("The refresh token is not valid or has expired.", code="invalid_refresh_token")
         if not user.is_active:
-            await self._revoke_family(family_id, now)
+            await self._end_session(user_id, family_id, now)
             raise _suspended()
         return user
 
@@ -248,22 +368,48 @@ class AccountService:
         return False
 
     async def logout(self, token: str) -> None:
-        """End the session the refresh token belongs to (its whole family)."""
+        """End the session the refresh token belongs to (its whole family, and its access tokens)."""
         known = await RefreshToken.find_one(RefreshToken.token_hash == sha256_hex(token))
         if known is not None:
-            await self._revoke_family(known.family_id, utcnow())
+            await self._end_session(known.user_id, known.family_id, utcnow())
 
-    async def _revoke_family(self, family_id: str, now: datetime) -> None:
+    async def session_id_of(self, refresh_token: str) -> str | None:
+        """The session a refresh token belongs to (binds the CSRF token of a page without an access token)."""
+        known = await RefreshToken.find_one(RefreshToken.token_hash == sha256_hex(refresh_token))
+        return known.family_id if known is not None else None
+
+    async def _end_session(self, user_id: PydanticObjectId, family_id: str, now: datetime) -> None:
+        """Revoke the family's refresh tokens and list the session as ended on the user, until its
+        last access token would have expired anyway (older entries are dropped as new ones come)."""
         await RefreshToken.get_pymongo_collection().update_many(
             {"family_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
+        user = await User.get(user_id)
+        if user is None:
+            return
+        expired = [sid for sid, until in user.ended_sessions.items() if _aware(until) < now]
+        update: dict[str, Any] = {"$set": {f"ended_sessions.{family_id}": now + self.tokens.ttl}}
+        if expired:
+            update["$unset"] = {f"ended_sessions.{sid}": "" for sid in expired}
+        await User.get_pymongo_collection().update_one({"_id": user_id}, update)
 
-    async def revoke_all_sessions(self, user_id: PydanticObjectId) -> None:
+    async def revoke_all_sessions(self, user_id: PydanticObjectId) -> int:
+        """End every session of the account, access tokens included (the session epoch moves on).
+        Returns the new epoch."""
+        now = utcnow()
         await RefreshToken.get_pymongo_collection().update_many(
-            {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": utcnow()}}
+            {"user_id": user_id, "revoked_at": None}, {"$set": {"revoked_at": now}}
         )
+        updated = await User.get_pymongo_collection().find_one_and_update(
+            {"_id": user_id},
+            {"$inc": {"session_epoch": 1}, "$set": {"ended_sessions": {}, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return int(updated["session_epoch"]) if updated else 0
 
-    async def user_for_access_token(self, token: str) -> User:
+    async def session_for_access_token(self, token: str) -> SessionAuth:
+        """The hot path of every session request: one JWT check and one read of the user by id,
+        which also carries what ends sessions (suspension, epoch, ended sessions)."""
         claims = self.tokens.verify(token)
         user_id = parse_object_id(claims.user_id)
         user = await User.get(user_id) if user_id else None
@@ -271,7 +417,12 @@ class AccountService:
             raise Unauthenticated("The access token is not valid.", code="invalid_token")
         if not user.is_active:
             raise _suspended()
-        return user
+        if claims.epoch != user.session_epoch or claims.session_id in user.ended_sessions:
+            raise Unauthenticated("This session has ended; sign in again.", code="session_ended")
+        return SessionAuth(user=user, session_id=claims.session_id)
+
+    async def user_for_access_token(self, token: str) -> User:
+        return (await self.session_for_access_token(token)).user
 
     # -- profile and password --------------------------------------------------------------------
 
@@ -307,7 +458,7 @@ class AccountService:
         )
         user.password_hash = password_hash
         assert user.id is not None
-        await self.revoke_all_sessions(user.id)
+        user.session_epoch = await self.revoke_all_sessions(user.id)
         return await self._start_session(user, ip=ip, user_agent=user_agent)
 
     # -- Google ------------------------------------------------------------------------------------
