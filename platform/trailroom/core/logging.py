@@ -9,6 +9,7 @@ Tracebacks are plain text without local variables: a frame's locals hold request
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import sys
@@ -29,22 +30,31 @@ _SECRET_SHAPES = re.compile(
         [
             r"(tr_[sp]k_)[A-Za-z0-9_\-]{8,}",  # API keys
             r"(whsec_)[A-Za-z0-9+/=_\-]{8,}",  # webhook signing secrets
+            r"\b(sk-)[A-Za-z0-9_\-]{16,}",  # OpenAI API keys
             r"eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*",  # JWTs (header and payload)
-            r"((?i:bearer|basic)\s+)[^\s'\",;]+",  # Authorization header values
+            r"\b((?i:bearer)\s+)[^\s'\",;]+",  # Authorization header values
+            r"\b((?i:basic)\s+)[A-Za-z0-9+/]{6,}={0,2}",
             r"((?i:tr_access|tr_refresh|tr_csrf|tr_device)=)[^\s'\",;]+",  # our cookies
             r"((?i:signature|client_secret|password|token|api_key)=)[^\s&'\",;]+",  # query strings and forms
             r"([a-z][a-z0-9+.\-]*://[^\s:/@'\"]+:)[^\s@'\"]+(?=@)",  # user:password@ in URLs
-            r"((?i:\"?(?:pass(?:word)?|secret|token|key_secret|refresh_token|access_token)\"?)\s*[:=]\s*\"?)"
-            r"[^\s\"',;}]+",  # "password": "…" in JSON or repr text
+            r"((?i:[\"']?(?:pass(?:word)?|secret|token|client_secret|refresh_token|access_token)[\"']?)\s*[:=]\s*[\"']?)"
+            r"[^\s\"',;}]+",  # "password": "…" in JSON, repr or text
         ]
     )
 )
 
 
+# A cheap first look: every shape above contains one of these.
+_MAYBE_SECRET = re.compile(r"tr_|whsec_|sk-|eyJ|://|=|(?i:bearer|basic|pass|secret|token)")
+
+
 def _redact_text(text: str) -> str:
+    if _MAYBE_SECRET.search(text) is None:
+        return text
     return _SECRET_SHAPES.sub(lambda m: next((g for g in m.groups() if g), "") + REDACTED, text)
 
 
+@functools.lru_cache(maxsize=1024)  # field names are few: each is judged once
 def _sensitive(name: Any) -> bool:
     if isinstance(name, bytes):
         name = name.decode("latin-1")
@@ -63,7 +73,7 @@ def _redact_value(value: Any, depth: int = 0) -> Any:
     if depth < 8 and isinstance(value, list | tuple | set | frozenset):
         items = list(value)
         # A (name, value) pair, as ASGI and HTTP clients keep headers.
-        if len(items) == 2 and _sensitive(items[0]):
+        if len(items) == 2 and isinstance(items[0], str | bytes) and _sensitive(items[0]):
             return (items[0], REDACTED)
         return [_redact_value(item, depth + 1) for item in items]
     # Anything else is rendered with repr() by both renderers: redact that text now.
@@ -85,12 +95,12 @@ def redact_secrets(_: Any, __: str, event_dict: Any) -> Any:
 def _shared_processors() -> list[Any]:
     return [
         structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.add_logger_name,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
         # Exceptions become plain text (no locals) here, so the redaction below sees them too.
         structlog.processors.format_exc_info,
         redact_secrets,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]
 
 
@@ -111,7 +121,7 @@ def log_formatter(fmt: str = "console", *, colors: bool | None = None) -> struct
     )
 
 
-class _TrailRoomHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class TrailRoomLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler `configure_logging` installs (and replaces when called again)."""
 
 
@@ -124,10 +134,10 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
         cache_logger_on_first_use=True,
     )
     # Standard-library loggers (uvicorn, saq, pymongo) go through the same renderer and context.
-    handler = _TrailRoomHandler(sys.stderr)
+    handler = TrailRoomLogHandler(sys.stderr)
     handler.setFormatter(log_formatter(fmt))
     root = logging.getLogger()
-    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _TrailRoomHandler)] + [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, TrailRoomLogHandler)] + [handler]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "saq"):
         logging.getLogger(name).handlers[:] = []
