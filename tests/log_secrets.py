@@ -1,7 +1,7 @@
 """The log lines of the whole test run, searched for secrets when it ends (a pytest plugin, loaded by
 tests/conftest.py).
 
-Every record of the run, structlog's and the standard library's, at every level, is rendered the
+Every record of the run, structlog's and the standard library's (ours at every level), is rendered the
 way production renders it, in both formats (console and JSON), into one file. When the run ends the
 file is searched for credentials by their shape (API keys, webhook secrets, JWTs) and for the literal
 secrets the tests use (their passwords and tokens, the test settings' secrets); any find fails the run.
@@ -31,6 +31,7 @@ SHAPES = {
 }
 _SECRET_NAME = re.compile(r"password|secret|token|api_?key", re.IGNORECASE)
 _sink_key = pytest.StashKey["LogSink"]()
+OUR_LOGGERS = ("trailroom", "trailroom_client", "trailroom_flask", "trailroom_django", "trailroom_saleor")
 
 
 def _looks_secret(value: str) -> bool:
@@ -120,13 +121,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def log_every_level(app: Litestar, settings: Settings, pytestconfig: pytest.Config) -> None:
-    """Every level reaches the sink; the console still shows only the configured level."""
+    """Every level of our own loggers reaches the sink (other libraries' from the configured level on);
+    the console still shows only the configured level."""
     sink_of(pytestconfig).settings = settings
-    root = logging.getLogger()
-    for handler in root.handlers:
+    for handler in logging.getLogger().handlers:
         if isinstance(handler, TrailRoomLogHandler):
             handler.setLevel(settings.log_level)
-    root.setLevel(logging.DEBUG)
+    for name in OUR_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

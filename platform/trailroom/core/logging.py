@@ -22,7 +22,7 @@ REDACTED = "[redacted]"
 
 # Field names whose values are secrets, whatever they look like (compared lower-case, `-` as `_`).
 _SENSITIVE_NAME = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|authorization|cookie|credential|api_?key|signature|private_?key|^key$"
+    r"pass(word|wd|phrase)?|secret|token|authorization|cookie|credential|api_?key|signature|private_?key"
 )
 # Credentials recognised by their shape anywhere in a string; the first group, when there is one, is kept.
 _SECRET_SHAPES = re.compile(

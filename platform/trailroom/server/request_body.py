@@ -66,10 +66,11 @@ async def check_request_body(request: Request[Any, Any, Any]) -> None:
         return
     media_type = request.content_type[0].lower()
     if media_type not in accepted and not (JSON in accepted and is_json(media_type)):
+        sent = media_type[:100] or "a body without Content-Type"
         raise BodyRefused(
             status_code=415,
             code="unsupported_media_type",
-            detail=f"This endpoint takes {' or '.join(accepted)}, not {media_type or 'a body without Content-Type'}.",
+            detail=f"This endpoint takes {' or '.join(accepted)}, not {sent}.",
         )
     if is_json(media_type):
         try:
