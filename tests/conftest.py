@@ -57,7 +57,8 @@ def embedded_redis(data_dir: Path) -> Iterator[EmbeddedRedis]:
 async def serve(app: Any, host: str, port: int, **options: Any) -> AsyncIterator[None]:
     """Serve an ASGI app with uvicorn in the current event loop until the block ends (`options`: more
     of uvicorn's settings)."""
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on", **options))
+    config = {"log_config": None, "lifespan": "on", **options}
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **config))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
