@@ -29,6 +29,9 @@ from trailroom.worker.main import build_workers
 from .fakes import engines as _test_engines  # noqa: F401 - registers the scripted test engine
 from .fakes.oidc import CLIENT_ID, CLIENT_SECRET, OIDCProvider
 
+# Every log line of the run is kept and searched for secrets when it ends (tests/log_secrets.py).
+from .log_secrets import log_every_level, pytest_configure, pytest_sessionfinish  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 
 

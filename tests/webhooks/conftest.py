@@ -29,7 +29,6 @@ from trailroom.domain.webhooks.models import WebhookDelivery, WebhookEndpoint
 from trailroom.domain.webhooks.services import WebhookService
 from trailroom.embedded.process import free_port
 from trailroom.server.problems import EXCEPTION_HANDLERS
-from trailroom.server.request_context import RequestContextMiddleware
 
 
 @dataclass
@@ -132,7 +131,7 @@ async def webhooks_base_url(
     stand_in = Litestar(
         route_handlers=[WebhookController],
         state=State({"settings": settings, "services": _ServicesWithWebhooks(services, webhook_service)}),
-        middleware=[RequestContextMiddleware(), AuthenticationMiddleware()],
+        middleware=[AuthenticationMiddleware()],
         exception_handlers=EXCEPTION_HANDLERS,
         logging_config=None,
         debug=False,

@@ -10,8 +10,10 @@ from pathlib import Path
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
+from litestar.types import Receive, Scope, Send
 
 from trailroom.core.config import Settings, get_settings
 from trailroom.core.logging import configure_logging
@@ -30,7 +32,8 @@ from trailroom.domain.tryon.controllers import ShopperController, TryOnControlle
 from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
-from trailroom.server.request_context import RequestContextMiddleware
+from trailroom.server.request_body import check_request_body
+from trailroom.server.request_context import RequestEdge
 from trailroom.web.auth_pages import SignInPagesController
 from trailroom.web.base import http_error_anywhere
 from trailroom.web.billing import BillingPages
@@ -42,7 +45,6 @@ from trailroom.web.generate import GeneratePages
 from trailroom.web.history import HistoryPages
 from trailroom.web.playground import PlaygroundPages
 from trailroom.web.public import PublicPagesController
-from trailroom.web.security import SecurityHeadersMiddleware
 from trailroom.web.session import WebSessionController
 from trailroom.web.templating import template_config
 from trailroom.web.usage import UsagePages
@@ -62,7 +64,19 @@ def _settings(state: State) -> Settings:
     return settings
 
 
-def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> Litestar:
+class TrailRoomApp(Litestar):
+    """Litestar with `RequestEdge` around every HTTP request, routed or not (see request_context.py)."""
+
+    edge: RequestEdge
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+        if scope["type"] == ScopeType.HTTP:
+            await self.edge(scope, receive, send, super().__call__)
+        else:
+            await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> TrailRoomApp:
     settings = settings or get_settings()
     if configure_logs:
         configure_logging(settings.log_level, settings.log_format)
@@ -81,7 +95,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             finally:
                 await services.usage.stop()
 
-    return Litestar(
+    app = TrailRoomApp(
         route_handlers=[
             HealthController,
             AuthController,
@@ -120,18 +134,20 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             "resources": Provide(_resources, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
         },
-        # Outermost first: request ids, then usage counting around authentication and the handler.
-        middleware=[
-            RequestContextMiddleware(),
-            SecurityHeadersMiddleware(),
-            UsageMiddleware(),
-            AuthenticationMiddleware(),
-        ],
+        # Outermost first: usage counting around authentication and the handler. (Request ids, security
+        # headers and the access log are the edge's, outside Litestar: `TrailRoomApp.edge`.)
+        middleware=[UsageMiddleware(), AuthenticationMiddleware()],
+        # Bodies of a media type the route does not take are refused before any handler runs. The only
+        # `before_request` hook: one set on a controller or route would replace it there.
+        before_request=check_request_body,
         template_config=template_config(),
         # Unknown addresses get an HTML page when a browser navigates to them.
         exception_handlers={**EXCEPTION_HANDLERS, HTTPException: http_error_anywhere},
         openapi_config=openapi_config(),
-        # Logging is configured once by `configure_logging`; Litestar must not install its own.
+        # Logging is configured once by `configure_logging`; Litestar must not install its own, nor log
+        # exceptions with the request (headers and body hold credentials), nor answer with debug pages.
         logging_config=None,
         debug=False,
     )
+    app.edge = RequestEdge(hsts=settings.is_production)
+    return app

@@ -129,7 +129,8 @@ def handle_validation_error(request: Request[Any, Any, Any], exc: ValidationExce
 def handle_http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    code = _HTTP_CODES.get(status) or re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")
+    # Refusals of our own (e.g. `BodyRefused`) carry their code; Litestar's get one from the status.
+    code = getattr(exc, "code", None) or _HTTP_CODES.get(status) or re.sub(r"[^a-z]+", "_", phrase.lower()).strip("_")
     headers = dict(exc.headers or {})
     return problem_response(
         request,

@@ -1,15 +1,15 @@
 """Security headers on every response, and a strict Content-Security-Policy on every HTML page.
 
-The pages load only our own scripts and styles (no inline code, no `unsafe-*`): behaviour lives
-in ES modules under /static/app/js, styling in /static/app/app.css, and per-element values travel
-in `data-*` attributes. The API reference at /schema follows the same policy (see `server/openapi.py`).
+The headers are added by the request edge (`server/request_context.py`), so 404 and 405 answers and
+the middleware's refusals get them too. The pages load only our own scripts and styles (no inline
+code, no `unsafe-*`): behaviour lives in ES modules under /static/app/js, styling in
+/static/app/app.css, and per-element values travel in `data-*` attributes. The API reference at
+/schema follows the same policy (see `server/openapi.py`).
 """
 
 from __future__ import annotations
 
-from litestar.enums import ScopeType
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import HTTPResponseStartEvent
 
 from trailroom.core.asgi import add_headers, header_value, raw_headers
 
@@ -39,19 +39,20 @@ HTML_ONLY = {
     "permissions-policy": "camera=(self), microphone=(), geolocation=()",
 }
 
+# Browsers keep to https for a year once they saw this over https (RFC 6797); never sent over plain http.
+# Not `includeSubDomains`: the platform may live on a merchant's domain whose other hosts are not ours.
+HSTS = {"strict-transport-security": "max-age=31536000"}
+
 PAGE_SECURITY_HEADERS = {**ALWAYS, **HTML_ONLY}
 _ALWAYS_RAW = raw_headers(ALWAYS)
 _HTML_ONLY_RAW = raw_headers(HTML_ONLY)
+_HSTS_RAW = raw_headers(HSTS)
 
 
-class SecurityHeadersMiddleware(ASGIMiddleware):
-    scopes = (ScopeType.HTTP,)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                html = (header_value(message, b"content-type") or b"").startswith(b"text/html")
-                add_headers(message, _ALWAYS_RAW + _HTML_ONLY_RAW if html else _ALWAYS_RAW, replace=False)
-            await send(message)
-
-        await next_app(scope, receive, send_with_headers)
+def add_security_headers(message: HTTPResponseStartEvent, *, hsts: bool) -> None:
+    """The security headers of one response (those it does not set itself): on every answer, the
+    strict page policy on HTML ones, HSTS when `hsts` (an https request in production).
+    Called by the request edge (`server/request_context.py`) for every response, errors included."""
+    html = (header_value(message, b"content-type") or b"").startswith(b"text/html")
+    headers = _ALWAYS_RAW + _HTML_ONLY_RAW if html else _ALWAYS_RAW
+    add_headers(message, headers + _HSTS_RAW if hsts else headers, replace=False)

@@ -41,6 +41,7 @@ from trailroom.domain.tryon.services import (
     TryOnOptions,
     TryOnService,
 )
+from trailroom.server.request_body import BODY_MEDIA_TYPES, JSON, MULTIPART
 
 MAX_BODY = 48 * 1024 * 1024  # three images of 10 MiB as base64, with room for the rest
 SSE_MAX_S = 600
@@ -161,7 +162,7 @@ class TryOnController(Controller):
             "With a publishable key, `X-Shopper-ID` must be an id from `POST /api/v1/shoppers`, and the answer "
             "carries the job's `client_secret`: only that shopper reads the job, with it in `X-Client-Secret`."
         ),
-        opt={ALLOW_PUBLISHABLE: True},
+        opt={ALLOW_PUBLISHABLE: True, BODY_MEDIA_TYPES: (MULTIPART, JSON)},
         request_max_body_size=MAX_BODY,
     )
     async def create(
@@ -170,8 +171,8 @@ class TryOnController(Controller):
         tryon: NamedDependency[TryOnService],
         idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
     ) -> Response[TryOnJobResponse]:
-        content_type = request.headers.get("content-type", "")
-        if content_type.startswith("multipart/form-data"):
+        # Any other media type was refused with 415 before this ran (server/request_body.py).
+        if request.content_type[0] == MULTIPART:
             fields, images = await _form_request(request)
             parsed = _form_options(fields)
         else:
@@ -196,6 +197,7 @@ class TryOnController(Controller):
         "/batch",
         status_code=HTTP_202_ACCEPTED,
         summary="Start many try-ons at once (all or none charged)",
+        opt={BODY_MEDIA_TYPES: (JSON,)},
         request_max_body_size=MAX_BODY * 4,
     )
     async def batch(self, request: Request[Any, Any, Any], tryon: NamedDependency[TryOnService]) -> BatchResponse:
