@@ -247,3 +247,26 @@ async def test_production_sends_hsts_over_https_only(production_url: str) -> Non
         assert plain.status_code == 200
         assert_security_headers(plain)
         assert "strict-transport-security" not in plain.headers
+
+
+async def test_what_the_schema_fuzz_found_answers_4xx(client: httpx.AsyncClient, admin: Account) -> None:
+    """Reproducers of the 5xx the fuzz run found: a non-ASCII result signature, analytics dates at the
+    edge of the calendar, and an empty Idempotency-Key (taken as a key that replayed other jobs)."""
+    signature = await client.get("/api/v1/tryon/0123456789abcdef01234567/result/0?expires=1&signature=%C3%98")
+    assert signature.status_code == 403
+    assert signature.json()["code"] == "invalid_result_link"
+    for path in ("usage", "credits", "endpoints"):
+        for bound in ("to=0001-01-01T01:01:01.0Z", "from=9999-12-31T23:00:00Z&to=9999-12-31T23:59:59Z"):
+            answer = await client.get(f"/api/v1/analytics/{path}?{bound}", headers=admin.auth)
+            assert answer.status_code == 422, (path, bound, answer.text)
+            assert answer.json()["code"] == "invalid_range"
+    balance = (await client.get("/api/v1/credits", headers=admin.auth)).json()["balance"]
+    files = {
+        "person_image": ("me.png", small_png((90, 90, 90)), "image/png"),
+        "garment_image": ("g.png", small_png((10, 60, 200)), "image/png"),
+    }
+    empty = await client.post(
+        "/api/v1/tryon", headers={**admin.auth, "Idempotency-Key": ""}, files=files, data={"mode": "top"}
+    )
+    assert empty.status_code == 400, empty.text
+    assert (await client.get("/api/v1/credits", headers=admin.auth)).json()["balance"] == balance

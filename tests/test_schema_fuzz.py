@@ -16,8 +16,6 @@ import base64
 import os
 import random
 import time
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,20 +40,6 @@ STREAMING = {("GET", "/api/v1/tryon/{job_id}/events")}
 # These end or change the session the rest of the run uses: they are fuzzed after everything else.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password")}
 TRYON_ROUTES = {("POST", "/api/v1/tryon"), ("POST", "/api/v1/tryon/batch")}
-# 5xx this fuzz found outside the HTTP edge, reported to their owners: the operation is still fuzzed,
-# and a 5xx of a request the entry describes is shown as a warning of the run instead of failing it.
-# Remove an entry once it is fixed.
-KNOWN_SERVER_ERRORS: dict[str, Callable[[schemathesis.Case], bool]] = {
-    # `hmac.compare_digest` raises TypeError for a non-ASCII `signature` (TryOnService.signed_result):
-    # GET /api/v1/tryon/0123456789abcdef01234567/result/0?expires=1&signature=%C3%98
-    "GET /api/v1/tryon/{job_id}/result/{index}": lambda case: not str((case.query or {}).get("signature")).isascii(),
-    # `period()` (domain/analytics/services.py) steps past datetime's range: OverflowError.
-    # GET /api/v1/analytics/endpoints?to=0001-01-01T01:01:01.0Z
-    **dict.fromkeys(
-        ("GET /api/v1/analytics/usage", "GET /api/v1/analytics/credits", "GET /api/v1/analytics/endpoints"),
-        lambda case: any(str(value)[:4] in ("0000", "0001", "9999") for value in (case.query or {}).values()),
-    ),
-}
 
 
 @dataclass
@@ -63,7 +47,6 @@ class Run:
     base_url: str
     secrets: list[str]
     server_errors: list[str] = field(default_factory=list)
-    known_errors: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
     # Each accepted job and its cost, as the 202 answers say (a replayed answer names the same job).
     accepted: dict[str, int] = field(default_factory=dict)
@@ -81,8 +64,7 @@ class Run:
             for secret in self.secrets:
                 reproducer = reproducer.replace(secret, "<secret>")
             found = f"{label} -> {response.status_code} {response.text[:200]}\n  {reproducer}"
-            known = KNOWN_SERVER_ERRORS.get(operation)
-            (self.known_errors if known and known(case) else self.server_errors).append(found)
+            self.server_errors.append(found)
         elif response.status_code == 202:
             body = response.json()
             for job in body.get("jobs", [body]):
@@ -174,8 +156,6 @@ async def test_fuzzing_the_schema_finds_no_server_error_and_no_charge_for_refusa
     await asyncio.to_thread(fuzz_all)
     elapsed = time.monotonic() - started
 
-    for known in run.known_errors:
-        warnings.warn(f"known server error (seed {SEED}): {known}", stacklevel=1)
     assert not run.server_errors, f"seed {SEED}:\n" + "\n".join(run.server_errors)
     # Nothing was skipped: every operation was called as both callers.
     assert len(run.calls) == len(fuzzed) * 2, sorted(run.calls)

@@ -31,6 +31,10 @@ class Period:
     tz: str
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 def period(
     start: datetime | None, end: datetime | None, granularity: str, tz: str, *, now: datetime | None = None
 ) -> Period:
@@ -43,13 +47,19 @@ def period(
         raise InvalidInput(
             f"Unknown time zone {tz!r}; use an IANA name like Europe/Berlin.", code="invalid_timezone", field="tz"
         ) from exc
-    end = _aware(end, zone) if end else (now or datetime.now(UTC))
-    start = _aware(start, zone) if start else end - DEFAULT_SPAN[granularity]
+    try:
+        end = (_aware(end, zone) if end else (now or datetime.now(UTC))).astimezone(UTC)
+        start = (_aware(start, zone) if start else end - DEFAULT_SPAN[granularity]).astimezone(UTC)
+    except OverflowError:  # a date at the edge of datetime's range (year 1 or 9999)
+        start = end = datetime.min.replace(tzinfo=UTC)
+    # Periods are stepped through by day, week or month later: keep far from datetime's edges.
+    if not (start >= EARLIEST and end <= LATEST):
+        raise InvalidInput("from and to must lie between 1970 and 9000.", code="invalid_range", field="to")
     if start >= end:
         raise InvalidInput("from must be before to", code="invalid_range", field="from")
     if end - start > MAX_SPAN:
         raise InvalidInput("The range can span at most 400 days.", code="invalid_range", field="from")
-    return Period(start=start.astimezone(UTC), end=end.astimezone(UTC), granularity=granularity, tz=tz)
+    return Period(start=start, end=end, granularity=granularity, tz=tz)
 
 
 def _aware(value: datetime, zone: ZoneInfo) -> datetime:

@@ -169,7 +169,9 @@ class TryOnController(Controller):
         self,
         request: Request[Any, Any, Any],
         tryon: NamedDependency[TryOnService],
-        idempotency_key: Annotated[str | None, HeaderParameter(name="Idempotency-Key", max_length=255)] = None,
+        idempotency_key: Annotated[
+            str | None, HeaderParameter(name="Idempotency-Key", min_length=1, max_length=255)
+        ] = None,
     ) -> Response[TryOnJobResponse]:
         # Any other media type was refused with 415 before this ran (server/request_body.py).
         if request.content_type[0] == MULTIPART:

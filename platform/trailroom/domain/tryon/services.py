@@ -511,7 +511,8 @@ class TryOnService:
 
     async def signed_result(self, job_id: str, index: int, expires: int, signature: str) -> tuple[StoredImage, bytes]:
         """The result image a signed URL points at; the URL is the only credential."""
-        valid = hmac.compare_digest(self._signature(job_id, index, expires), signature)
+        # Bytes: compare_digest refuses str with non-ASCII characters (TypeError, a 500).
+        valid = hmac.compare_digest(self._signature(job_id, index, expires).encode(), signature.encode())
         if not valid or expires < time.time():
             raise Forbidden(
                 "This result link is invalid or has expired; ask the API for a new one.", code="invalid_result_link"
