@@ -103,6 +103,14 @@ class LogSink(logging.Handler):
             self.handleError(record)
 
     def close(self) -> None:
+        # `logging.config.dictConfig` (Django's setup in the plugin tests) closes every handler it
+        # finds; the sink must outlive that, so only `finish` at the end of the run closes the file.
+        self.flush()
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def finish(self) -> None:
         self.file.close()
         super().close()
 
@@ -136,7 +144,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if sink is None:
         return
     logging.getLogger().removeHandler(sink)
-    sink.close()
+    sink.finish()
     with sink.path.open(encoding="utf-8") as lines:
         finds = find_secrets(lines, literal_secrets(sink.settings))
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
