@@ -511,9 +511,9 @@ def test_dev_restarts_a_killed_worker_and_redis_and_the_product_answers_again(
     line = wait_for_line(dev, "redis-server exited")
     assert "SIGKILL" in line
     new_redis = restarted(dev, "redis", old_redis)
+    wait_for_line(dev, "redis-server restarted")
     assert redis_port(new_redis) == old_port
     assert not Path(f"/proc/{old_redis.pid}").exists() or Proc.of(old_redis.pid) != old_redis, "zombie left"
-    wait_for_line(dev, "redis-server restarted")
     auth = {"Authorization": f"Bearer {key}"}
     deadline = time.monotonic() + 20
     while httpx.get(dev.url("/api/v1/credits"), headers=auth, timeout=10).status_code != 200:

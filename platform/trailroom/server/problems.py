@@ -177,7 +177,7 @@ def handle_backend_unavailable(request: Request[Any, Any, Any], exc: Exception) 
     detail = (
         exc.detail
         if isinstance(exc, errors.ServiceUnavailable)
-        else "A service the platform depends on is briefly unavailable; nothing was changed. Retry shortly."
+        else "A service the platform depends on is briefly unavailable; retry after the Retry-After seconds."
     )
     return problem_response(
         request,

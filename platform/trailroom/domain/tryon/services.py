@@ -29,6 +29,7 @@ from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from saq import Queue
+from saq.job import Status as SaqStatus
 
 from trailroom.core.blobs import BlobStore
 from trailroom.core.config import Settings
@@ -78,10 +79,14 @@ RESULT_URL_TTL_S = 3600
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 STATUS_CHANNEL = "trailroom:tryon:"
 # A running attempt proves it is alive this often; the sweeper retries one silent for STALE_AFTER_S.
-HEARTBEAT_S = 5.0
-STALE_AFTER_S = 30.0
+HEARTBEAT_S = 3.0
+STALE_AFTER_S = 15.0
 # A queued job the queue has not started after this long is checked against the queue (lost entries).
 REQUEUE_AFTER_S = 15.0
+# A worker claims a job in the database within moments of taking it from the queue.
+CLAIM_WITHIN_S = 5.0
+# The API stores a job's images right after accepting it; one without them after this is orphaned.
+STORE_WITHIN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -772,35 +777,50 @@ class TryOnService:
                 counts["retried"] += 1
             elif await self.fail(job.oid, error, from_status=JobStatus.PROCESSING):
                 counts["failed"] += 1
+        # Accepted, but the API stopped before the images were stored: nothing can ever run it.
+        unstored = (
+            await TryOnJob.find(
+                {
+                    "status": JobStatus.QUEUED,
+                    "inputs_stored": False,
+                    "created_at": {"$lt": now - timedelta(seconds=max(requeue_after_s, STORE_WITHIN_S))},
+                }
+            )
+            .limit(limit)
+            .to_list()
+        )
+        for job in unstored:
+            if await self.fail(
+                job.oid,
+                JobError(code="storage_failed", detail="The images were never stored."),
+                from_status=JobStatus.QUEUED,
+            ):
+                counts["failed"] += 1
+        # Handed to the queue (or written before the outbox existed: no `dispatched` field), not started.
+        old = now - timedelta(seconds=requeue_after_s)
         waiting = (
             await TryOnJob.find(
                 {
                     "status": JobStatus.QUEUED,
-                    "$or": [
-                        {"enqueued_at": {"$lt": now - timedelta(seconds=requeue_after_s)}},
-                        {"enqueued_at": None, "created_at": {"$lt": now - timedelta(seconds=requeue_after_s)}},
-                    ],
+                    "inputs_stored": True,
+                    "dispatched": {"$ne": False},
+                    "$or": [{"enqueued_at": {"$lt": old}}, {"enqueued_at": None, "created_at": {"$lt": old}}],
                 }
             )
             .limit(limit)
             .to_list()
         )
         for job in waiting:
-            if not job.inputs_stored:
-                if await self.fail(
-                    job.oid,
-                    JobError(code="storage_failed", detail="The images were never stored."),
-                    from_status=JobStatus.QUEUED,
-                ):
-                    counts["failed"] += 1
-                continue
-            if not job.dispatched:
-                continue  # the dispatcher's
             queued = await self.queue.job(f"tryon:{job.id}:{job.attempts}")
             if queued is None:  # Redis lost it: the attempt's own key is free again
                 await self.enqueue(job)
                 counts["requeued"] += 1
-            elif queued.completed:  # the queue ran it without effect (e.g. the database was away)
+            elif queued.completed or (
+                # Taken from the queue long ago but never claimed: its worker died in between.
+                queued.status == SaqStatus.ACTIVE and time.time() * 1000 - queued.started > CLAIM_WITHIN_S * 1000
+            ):
+                # Ran without effect (e.g. the database was away) or died unclaimed: a new queue entry.
+                # Should the old one still run, only one of them can claim the attempt.
                 await self.enqueue(job, key_suffix=f":{int(now.timestamp())}")
                 counts["requeued"] += 1
         return counts
