@@ -21,10 +21,11 @@ from tests.fakes.engines import ScriptedEngine
 from tests.helpers import Account, new_key
 from tests.test_credits import assert_ledger_matches
 from tests.tryon.test_pipeline import payload, wait_for
+from trailroom.core.config import Settings
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import JobStatus, TryOnJob
-from trailroom.embedded.services import EmbeddedRedis
+from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis
 
 
 @asynccontextmanager
@@ -63,6 +64,28 @@ async def test_api_key_calls_answer_503_with_retry_after_while_redis_is_down(
             assert problem["request_id"]
     # Back by itself once Redis is: the client reconnects.
     assert (await client.get("/api/v1/credits", headers=auth)).status_code == 200
+
+
+async def test_calls_answer_503_with_retry_after_while_the_database_is_down(
+    client: httpx.AsyncClient, account: Account, embedded_mongo: EmbeddedMongo, settings: Settings
+) -> None:
+    assert (await client.get("/api/v1/credits", headers=account.auth)).status_code == 200
+    popen = embedded_mongo.process.popen
+    assert popen is not None
+    popen.kill()
+    popen.wait(10)
+    try:
+        await asyncio.sleep(settings.auth_cache_ttl_s + 0.5)  # past the cached sign-in lookups
+        response = await client.get("/api/v1/credits", headers=account.auth)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"].isdigit()
+        assert response.json()["code"] == "service_unavailable"
+    finally:
+        await asyncio.to_thread(embedded_mongo.restart)
+    deadline = time.monotonic() + 30
+    while (await client.get("/api/v1/credits", headers=account.auth)).status_code != 200:
+        assert time.monotonic() < deadline, "the API did not answer again after the database came back"
+        await asyncio.sleep(0.5)
 
 
 async def test_a_try_on_submitted_while_redis_is_down_is_accepted_once_and_runs_when_it_is_back(
