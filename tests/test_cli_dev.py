@@ -28,7 +28,7 @@ import redis
 from pymongo import MongoClient
 
 from trailroom.embedded.process import free_port
-from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis
+from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis, start_redis
 from trailroom.seed import DEMO_STARTER_CREDITS
 
 CHILDREN = ("api", "worker", "mongo", "redis")
@@ -430,3 +430,178 @@ def test_misconfigured_commands_fail_fast_in_one_line(
     # `trailroom dev` gave up on the busy port before starting any embedded server.
     dev_case = next(index for index, case in enumerate(cases) if case.command == "dev")
     assert list((tmp_path / f"case{dev_case}" / "data" / "run").glob("*.pid")) == []
+
+
+def demo_key(banner: str) -> str:
+    found = re.search(r"Bearer (tr_sk_\S+)'", banner)
+    assert found, banner
+    return found.group(1)
+
+
+def wait_for_line(dev: Dev, needle: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in dev.stdout.splitlines():
+            if needle in line:
+                return line
+        time.sleep(0.1)
+    pytest.fail(f"no line with {needle!r} within {timeout:.0f} s:\n{dev.stdout[-3000:]}\n{dev.stderr[-3000:]}")
+
+
+def restarted(dev: Dev, name: str, old: Proc, timeout: float = 30) -> Proc:
+    """The new process of `name` once the supervisor has started it again in place of `old`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            new = Proc.of(int((dev.data_dir / "run" / f"{name}.pid").read_text()))
+            if new != old and new.alive:
+                dev.seen.add(new)
+                return new
+        time.sleep(0.1)
+    pytest.fail(f"{name} was not restarted within {timeout:.0f} s:\n{dev.stdout[-3000:]}")
+
+
+def try_on_finishes(dev: Dev, key: str, timeout: float = 60) -> dict[str, Any]:
+    """Submit a try-on with the demo key (retrying while the platform says 503) and wait until it ends."""
+    files = {
+        "person_image": ("studio_1.png", (REPO_DATA / "people" / "studio_1.png").read_bytes()),
+        "garment_image": ("top_1.jpg", (REPO_DATA / "garments" / "top_1.jpg").read_bytes()),
+    }
+    auth = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.post(dev.url("/api/v1/tryon"), headers=auth, data={"mode": "top"}, files=files, timeout=30)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    while time.monotonic() < deadline:
+        job = httpx.get(dev.url(f"/api/v1/tryon/{job_id}"), headers=auth, timeout=10)
+        if job.status_code == 200 and job.json()["status"] in ("completed", "failed"):
+            body: dict[str, Any] = job.json()
+            return body
+        time.sleep(0.3)
+    pytest.fail(f"try-on {job_id} did not finish within {timeout:.0f} s:\n{dev.stdout[-3000:]}")
+
+
+REPO_DATA = Path(__file__).resolve().parent / "data"
+
+
+def test_dev_restarts_a_killed_worker_and_redis_and_the_product_answers_again(
+    tmp_path: Path, dev_factory: list[Dev]
+) -> None:
+    dev = new_dev(dev_factory, tmp_path / "data", free_port(), tmp_path / "logs")
+    key = demo_key(dev.wait_banner())
+    children = dev.children()
+
+    # kill -9 of the worker: the supervisor says so, starts another, and try-ons run again.
+    os.kill(children["worker"].pid, signal.SIGKILL)
+    line = wait_for_line(dev, "trailroom worker exited")
+    assert "SIGKILL" in line
+    assert "restarting it in" in line
+    worker = restarted(dev, "worker", children["worker"])
+    assert worker.ppid == dev.proc.pid
+    assert try_on_finishes(dev, key)["status"] == "completed"
+
+    # kill -9 of redis-server: reaped (no zombie), started again on its port, the API answers again.
+    old_redis = children["redis"]
+    old_port = redis_port(old_redis)
+    os.kill(old_redis.pid, signal.SIGKILL)
+    line = wait_for_line(dev, "redis-server exited")
+    assert "SIGKILL" in line
+    new_redis = restarted(dev, "redis", old_redis)
+    wait_for_line(dev, "redis-server restarted")
+    assert redis_port(new_redis) == old_port
+    assert not Path(f"/proc/{old_redis.pid}").exists() or Proc.of(old_redis.pid) != old_redis, "zombie left"
+    auth = {"Authorization": f"Bearer {key}"}
+    deadline = time.monotonic() + 20
+    while httpx.get(dev.url("/api/v1/credits"), headers=auth, timeout=10).status_code != 200:
+        assert time.monotonic() < deadline, "the API did not answer again after Redis came back"
+        time.sleep(0.3)
+    assert try_on_finishes(dev, key)["status"] == "completed"
+    # Nothing else was restarted, and the supervisor still runs.
+    assert dev.proc.poll() is None
+    assert dev.children()["api"] == children["api"]
+    assert dev.children()["mongo"] == children["mongo"]
+
+
+def write_long_aof(redis_dir: Path, commands: int = 300_000) -> int:
+    """An append-only file as a crashed Redis without rewrites leaves it: long, never compacted."""
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            *[str(Path(sys.executable).parent / "redis-server")],
+            *("--port", str(port), "--bind", "127.0.0.1", "--dir", str(redis_dir), "--save", ""),
+            *("--appendonly", "yes", "--auto-aof-rewrite-percentage", "0", "--aof-use-rdb-preamble", "no"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not port_listening(port):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        with redis.Redis(port=port) as cache:
+            for batch in range(commands // 10_000):
+                pipe = cache.pipeline(transaction=False)
+                for index in range(10_000):
+                    pipe.hset(f"crash:{index}", f"f{batch}", "x" * 20)
+                pipe.execute()
+        time.sleep(1.5)  # appendfsync everysec
+    finally:
+        server.kill()  # a crash: no shutdown, no rewrite
+        server.wait()
+    return (redis_dir / "appendonly.aof").stat().st_size
+
+
+def raw_ping(port: int) -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"PING\r\n")
+        return sock.recv(64)
+
+
+def test_redis_is_ready_only_once_its_data_is_loaded_and_a_long_aof_is_compacted(tmp_path: Path) -> None:
+    size = write_long_aof(tmp_path / "redis")
+    assert size > 10 * 1024 * 1024
+    started = start_redis(tmp_path)
+    try:
+        # Ready means PING answers PONG, not "LOADING Redis is loading the dataset in memory".
+        assert raw_ping(started.port) == b"+PONG\r\n"
+        with redis.Redis(port=started.port, socket_timeout=5) as cache:
+            assert cache.hlen("crash:7") == 30
+            config = cache.config_get("auto-aof-rewrite-*") | cache.config_get("aof-use-rdb-preamble")
+            assert config["auto-aof-rewrite-percentage"] == "100"
+            assert int(config["auto-aof-rewrite-min-size"]) <= 16 * 1024 * 1024
+            assert config["aof-use-rdb-preamble"] == "yes"
+            deadline = time.monotonic() + 30
+            while started.aof_bytes >= size / 4:
+                assert time.monotonic() < deadline, "the long AOF was not compacted at start"
+                time.sleep(0.2)
+    finally:
+        started.stop()
+
+
+def test_dev_starts_after_a_crash_with_a_long_aof_and_stale_pid_files(tmp_path: Path, dev_factory: list[Dev]) -> None:
+    data_dir = tmp_path / "data"
+    write_long_aof(data_dir / "redis")
+    run = data_dir / "run"
+    run.mkdir(parents=True, exist_ok=True)
+    # What a crash of everything leaves: pid files of dead processes, a services file, the lock file.
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    for name in CHILDREN:
+        (run / f"{name}.pid").write_text(str(gone.pid))
+    (run / "services.json").write_text(
+        f'{{"pid": {gone.pid}, "mongodb_uri": "mongodb://127.0.0.1:1", "redis_url": "redis://127.0.0.1:1"}}'
+    )
+    (run / "dev.lock").write_text(str(gone.pid))
+
+    dev = new_dev(dev_factory, data_dir, free_port(), tmp_path / "logs")
+    dev.wait_banner()
+    assert httpx.get(dev.url("/readyz"), timeout=5).status_code == 200
+    assert "exited" not in dev.stdout  # nothing crashed on the way up
+    children = dev.children()
+    with redis.Redis(port=redis_port(children["redis"]), socket_timeout=5) as cache:
+        assert cache.hlen("crash:7") == 30  # the data survived

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # The OpenAI engine is used when a key is set (unless the admins chose another engine).
     openai_api_key: str = ""
     openai_base_url: str | None = None
+    # Extra engine modules (comma-separated import paths) loaded at start; each registers engines by
+    # name with `trailroom.engines.registry.register_engine`, selectable in the admin AI settings.
+    engine_modules: str = ""
 
     # Credits: the free allowance every account gets each UTC day.
     free_daily_credits: int = Field(default=3, ge=0, le=1000)

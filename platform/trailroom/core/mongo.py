@@ -6,9 +6,13 @@ from collections.abc import Sequence
 
 from beanie import Document, init_beanie
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from trailroom.core.errors import ServiceUnavailable
+
+# The database is away (no server selected, connection lost): worth retrying later, not a bug.
+# ServerSelectionTimeoutError, AutoReconnect and NetworkTimeout are all ConnectionFailures.
+MONGO_UNAVAILABLE: tuple[type[Exception], ...] = (ConnectionFailure,)
 
 FIX_MONGO = "start MongoDB or fix TRAILROOM_MONGODB_URI (unset it under `trailroom dev` to use the embedded server)"
 

@@ -17,6 +17,7 @@ from trailroom.core.config import Settings, require_urls
 from trailroom.core.mongo import init_documents, mongo_client
 from trailroom.core.redis import ping_redis, redis_client
 from trailroom.domain.registry import document_models
+from trailroom.engines.registry import load_engine_modules
 from trailroom.worker.queues import Queues, make_queues
 
 
@@ -35,6 +36,7 @@ class Resources:
 @asynccontextmanager
 async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     mongo_uri, redis_url = require_urls(settings)
+    load_engine_modules(settings.engine_modules)
     mongo = mongo_client(mongo_uri)
     redis = redis_client(redis_url)
     try:

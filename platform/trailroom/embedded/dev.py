@@ -1,7 +1,8 @@
 """`trailroom dev`: the whole product on 127.0.0.1 from one command.
 
 Starts the embedded MongoDB-compatible server and Redis (unless URLs are configured), seeds the
-demo account, then runs the API and the worker (with its cron scheduler) as child processes. Ctrl-C
+demo account, then runs the API and the worker (with its cron scheduler) as child processes. A
+child or server that exits is reaped and started again with backoff, with a line saying so. Ctrl-C
 stops the children in order: API and worker first, then Redis, then the database.
 """
 
@@ -30,19 +31,67 @@ class AlreadyRunning(EmbeddedError):
     pass
 
 
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+STABLE_AFTER_S = 60.0
+
+
+@dataclass
+class Crashes:
+    """The restart state of one supervised process."""
+
+    started_at: float
+    in_a_row: int = 0
+    due: float | None = None  # when to start it again, once it has exited
+
+
+def _exit_code(unit: EmbeddedService | ManagedProcess) -> int | None:
+    process = unit.process if isinstance(unit, EmbeddedService) else unit
+    return process.exit_code
+
+
+def _how(code: int | None) -> str:
+    if code is None:
+        return "not running"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
 def _services_file(data_dir: Path) -> Path:
     return data_dir / "run" / "services.json"
 
 
 def read_running_services(data_dir: Path) -> dict[str, str] | None:
-    """The service URLs of a `trailroom dev` running on this data folder, if one is."""
+    """The service URLs of a `trailroom dev` running on this data folder, if one is.
+
+    A file left by a crashed run is ignored: only a held dev lock proves a supervisor runs (its pid
+    alone may have been reused by another process)."""
     path = _services_file(data_dir)
     try:
         running = json.loads(path.read_text())
         os.kill(int(running["pid"]), 0)
     except (OSError, ValueError, KeyError):
         return None
+    if not _dev_lock_held(data_dir):
+        return None
     return {"mongodb_uri": running["mongodb_uri"], "redis_url": running["redis_url"]}
+
+
+def _dev_lock_held(data_dir: Path) -> bool:
+    try:
+        with (data_dir / "run" / "dev.lock").open("a+") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False
 
 
 def acquire_dev_lock(data_dir: Path) -> IO[str]:
@@ -117,12 +166,7 @@ class DevStack:
             if stopping:
                 return 0
             self.say(self._banner(demo, data_dir))
-            while not stopping:
-                for child in self.children:
-                    if not child.running:
-                        self.say(f"trailroom: {child.name} exited unexpectedly; stopping everything")
-                        return 1
-                time.sleep(0.3)
+            self._supervise(lambda: stopping)
             return 0
         finally:
             self.stop()
@@ -177,6 +221,39 @@ class DevStack:
             time.sleep(0.2)
         if not stopping():
             raise EmbeddedError(f"the API did not become ready at {url} within {timeout:.0f} s")
+
+    def _supervise(self, stopping: Callable[[], bool]) -> None:
+        """Until told to stop: restart whatever exited, after a backoff that doubles with each crash
+        in a row (0.5 s up to 30 s; a run of a minute clears it). Servers come back on their port and
+        data, so the API and the worker reconnect to them by themselves."""
+        crashes: dict[str, Crashes] = {}
+        while not stopping():
+            now = time.monotonic()
+            units: list[EmbeddedService | ManagedProcess] = [*self.services, *self.children]
+            for unit in units:
+                state = crashes.setdefault(unit.name, Crashes(started_at=now))
+                if unit.running:  # polling also reaps a dead child
+                    if state.in_a_row and now - state.started_at > STABLE_AFTER_S:
+                        state.in_a_row = 0
+                    continue
+                if state.due is None:
+                    delay = min(BACKOFF_FIRST_S * 2**state.in_a_row, BACKOFF_MAX_S)
+                    state.in_a_row += 1
+                    state.due = now + delay
+                    self.say(
+                        f"trailroom: {unit.name} exited ({_how(_exit_code(unit))}); "
+                        f"restarting it in {delay:.1f} s (crash {state.in_a_row} in a row)"
+                    )
+                elif now >= state.due and not stopping():
+                    state.due = None
+                    state.started_at = now
+                    try:
+                        unit.restart()
+                    except EmbeddedError as exc:
+                        self.say(f"trailroom: {unit.name} did not come back: {exc}")
+                        continue
+                    self.say(f"trailroom: {unit.name} restarted")
+            time.sleep(0.2)
 
     def _banner(self, demo: Any, data_dir: Path) -> str:
         base = self.settings.base_url

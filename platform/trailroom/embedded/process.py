@@ -162,7 +162,21 @@ class ManagedProcess:
 
     @property
     def running(self) -> bool:
+        # poll() also reaps an exited child, so a crashed one never lingers as a zombie.
         return self.popen is not None and self.popen.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.popen.pid if self.popen is not None else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """How it ended (negative: the signal that killed it), or None while it runs."""
+        return self.popen.poll() if self.popen is not None else None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.popen is not None:

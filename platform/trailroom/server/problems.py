@@ -16,6 +16,8 @@ from litestar.exceptions import HTTPException, ValidationException
 
 from trailroom.core import errors
 from trailroom.core.logging import get_logger
+from trailroom.core.mongo import MONGO_UNAVAILABLE
+from trailroom.core.redis import REDIS_UNAVAILABLE
 from trailroom.server.request_context import REQUEST_ID_HEADER, request_id_of
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -165,6 +167,32 @@ EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     HTTPException: handle_http_error,
     Exception: handle_unexpected_error,
 }
+
+
+# -- a backing service is away: 503 with Retry-After, not 500 --------------------------------------
+# Redis or the database down, restarting or still loading is a state to wait out; the caller retries.
+BACKEND_RETRY_AFTER_S = 5
+
+
+def handle_backend_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    detail = (
+        exc.detail
+        if isinstance(exc, errors.ServiceUnavailable)
+        else "A service the platform depends on is briefly unavailable; retry after the Retry-After seconds."
+    )
+    return problem_response(
+        request,
+        status=503,
+        code="service_unavailable",
+        title="Service unavailable",
+        detail=detail,
+        headers={"Retry-After": str(BACKEND_RETRY_AFTER_S)},
+    )
+
+
+EXCEPTION_HANDLERS.update(
+    {cls: handle_backend_unavailable for cls in (*REDIS_UNAVAILABLE, *MONGO_UNAVAILABLE, errors.ServiceUnavailable)}
+)
 
 
 __all__ = ["EXCEPTION_HANDLERS", "PROBLEM_MEDIA_TYPE", "problem_response"]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from saq import CronJob, Worker
@@ -18,9 +20,14 @@ from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
 from trailroom.domain.tryon.jobs import purge_expired_results, run_tryon, sweep_tryon_jobs
 from trailroom.domain.webhooks.jobs import deliver_due_webhooks, deliver_webhook_endpoint, dispatch_webhook_events
+from trailroom.worker.backends import BACKEND_UNAVAILABLE, BackendWatch, DropOutageTracebacks
 from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
 
 log = get_logger("trailroom.worker")
+
+DISPATCH_EVERY_S = 1.0
+SWEEP_EVERY_S = 5.0
+OUTAGE_FILTER = DropOutageTracebacks()  # one instance: adding it again is then a no-op
 
 # Job functions per queue; each domain adds its jobs here.
 FUNCTIONS: dict[str, list[Any]] = {
@@ -40,13 +47,26 @@ FUNCTIONS: dict[str, list[Any]] = {
 
 class TrailRoomWorker(Worker):  # type: ignore[type-arg]
     """A SAQ worker that stops promptly: its idle upkeep loops (which sleep up to a minute) are
-    cancelled at once, and only jobs in progress get the shutdown grace period."""
+    cancelled at once, and only jobs in progress get the shutdown grace period.
+
+    Its job slots wait while Redis or the database is away (see `backends`); the first worker of a
+    process also runs the backends watch and the try-on dispatcher as upkeep loops.
+    """
 
     _upkeep_tasks: list[asyncio.Task[None]]
+    watch: BackendWatch
+    extra_upkeep: list[Callable[[], Coroutine[Any, Any, None]]]
 
     async def upkeep(self) -> list[asyncio.Task[None]]:
         self._upkeep_tasks = await super().upkeep()
+        self._upkeep_tasks += [asyncio.create_task(loop()) for loop in self.extra_upkeep]
         return self._upkeep_tasks
+
+    async def process(self) -> bool:
+        # Without this, a slot whose dequeue fails (Redis gone) would dequeue again at once, forever.
+        await self.watch.wait_up()
+        dequeued: bool = await super().process()
+        return dequeued
 
     async def stop(self) -> None:
         for task in getattr(self, "_upkeep_tasks", []):
@@ -68,10 +88,40 @@ def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
     ]
 
 
+async def dispatch_tryons(services: Services, watch: BackendWatch) -> None:
+    """Hand accepted try-ons to the queue (the outbox's other end) every second, and sweep for jobs a
+    crash left behind every few seconds, so a lost worker or Redis costs seconds, not minutes.
+    Every worker process runs one: SAQ job keys make concurrent hand-offs of one attempt one job."""
+    last_sweep = 0.0
+    failures = 0
+    outages_seen = watch.outages
+    while True:
+        await watch.wait_up()
+        try:
+            await services.tryon.dispatch_pending()
+            # Right after an outage, check every queued job against the queue: Redis may have lost some.
+            after_outage = watch.outages != outages_seen
+            if after_outage or time.monotonic() - last_sweep >= SWEEP_EVERY_S:
+                last_sweep = time.monotonic()
+                counts = await services.tryon.sweep(requeue_after_s=0) if after_outage else await services.tryon.sweep()
+                outages_seen = watch.outages
+                if any(counts.values()):
+                    log.info("try-on sweep", **counts)
+            failures = 0
+        except BACKEND_UNAVAILABLE:
+            pass  # the watch notices and reports the outage; the next round waits for it
+        except Exception:
+            failures += 1
+            log.exception("try-on dispatcher failed", failures=failures)
+        await asyncio.sleep(min(DISPATCH_EVERY_S * 2**failures, 30))
+
+
 def build_workers(services: Services, queue_names: Sequence[str] = QUEUE_NAMES) -> list[TrailRoomWorker]:
     """One SAQ worker per queue. Cron jobs run on the default queue's worker."""
     resources = services.resources
     settings = resources.settings
+    watch = BackendWatch(resources.redis, resources.mongo)
+    logging.getLogger("saq").addFilter(OUTAGE_FILTER)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["resources"] = resources
@@ -91,7 +141,11 @@ def build_workers(services: Services, queue_names: Sequence[str] = QUEUE_NAMES) 
         )
         # We handle signals once for all workers of the process (SAQ would let the last one win).
         worker.SIGNALS = []
+        worker.watch = watch
+        worker.extra_upkeep = []
         workers.append(worker)
+    if workers:
+        workers[0].extra_upkeep = [watch.run, lambda: dispatch_tryons(services, watch)]
     return workers
 
 

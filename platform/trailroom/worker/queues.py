@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.asyncio import Redis
 from saq import Queue
 from saq.queue.redis import RedisQueue
+
+from trailroom.core.redis import reconnecting
 
 TRYON_QUEUE = "tryon"
 DEFAULT_QUEUE = "default"
@@ -35,6 +38,6 @@ class Queues:
 def make_queues(redis_url: str) -> Queues:
     # Each queue owns its connection pool: SAQ closes it on disconnect.
     return Queues(
-        tryon=RedisQueue.from_url(redis_url, name=TRYON_QUEUE),
-        default=RedisQueue.from_url(redis_url, name=DEFAULT_QUEUE),
+        tryon=RedisQueue(Redis.from_url(redis_url, retry=reconnecting()), name=TRYON_QUEUE),
+        default=RedisQueue(Redis.from_url(redis_url, retry=reconnecting()), name=DEFAULT_QUEUE),
     )

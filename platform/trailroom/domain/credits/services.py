@@ -24,12 +24,15 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from trailroom.core.errors import InvalidInput, NotFound, PaymentRequired
+from trailroom.core.logging import get_logger
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.transactions import in_transaction
 from trailroom.domain.accounts.models import User
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.events.models import CREDITS_LOW, DomainEvent
 from trailroom.domain.runtime_config.services import RuntimeConfigService
+
+log = get_logger("trailroom.credits")
 
 
 def utc_day(now: datetime | None = None) -> str:
@@ -79,8 +82,14 @@ class CreditService:
         self._on_change = on_change
 
     def changed(self, account_id: PydanticObjectId) -> None:
-        if self._on_change is not None:
+        """Tell listeners a committed balance changed. Best effort: the movement is already in the
+        database, so a listener that fails (say, Redis is away) must not fail the caller."""
+        if self._on_change is None:
+            return
+        try:
             self._on_change(account_id)
+        except Exception:
+            log.warning("credits-changed notification failed", account_id=str(account_id), exc_info=True)
 
     def balance_of(self, user: User, now: datetime | None = None) -> Balance:
         """What the account can spend now (no database access: the day's grant is implied)."""

@@ -75,6 +75,13 @@ class TryOnJob(Document):
     completed_at: datetime | None = None
     results_expire_at: datetime | None = None
 
+    # -- hand-off to the queue (an outbox: the database is the truth for accepted jobs) ----------
+    # The current attempt is in the SAQ queue. Written False with the job (and by a retry); the API
+    # queues it after the commit when Redis answers, else the worker's dispatcher does.
+    dispatched: bool = False
+    dispatch_at: datetime = Field(default_factory=utcnow)  # not queued before this (a retry's backoff)
+    enqueued_at: datetime | None = None  # when the current attempt was last put in the queue
+
     @property
     def oid(self) -> PydanticObjectId:
         """The id of a job that has been built for saving (ids are assigned before insert)."""
@@ -97,4 +104,12 @@ class TryOnJob(Document):
             ),
             IndexModel([("status", pymongo.ASCENDING), ("heartbeat_at", pymongo.ASCENDING)], name="sweeper"),
             IndexModel([("results_expire_at", pymongo.ASCENDING)], name="retention"),
+        ]
+        # The dispatcher's query: only jobs not yet handed to the queue are in it.
+        indexes += [
+            IndexModel(
+                [("dispatched", pymongo.ASCENDING), ("dispatch_at", pymongo.ASCENDING)],
+                name="outbox",
+                partialFilterExpression={"dispatched": False},
+            )
         ]

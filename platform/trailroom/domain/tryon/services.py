@@ -23,6 +23,8 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,13 +34,16 @@ from beanie import PydanticObjectId
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from saq import Queue
+from saq.job import Status as SaqStatus
 
 from trailroom.core.blobs import BlobStore
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from trailroom.core.ids import parse_object_id, random_object_id
 from trailroom.core.logging import get_logger
+from trailroom.core.mongo import MONGO_UNAVAILABLE
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
+from trailroom.core.redis import REDIS_UNAVAILABLE
 from trailroom.core.resources import Resources
 from trailroom.core.transactions import in_transaction
 from trailroom.domain.accounts.models import User, utcnow
@@ -79,6 +84,15 @@ MAX_BATCH = 20
 RESULT_URL_TTL_S = 3600
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 STATUS_CHANNEL = "trailroom:tryon:"
+# A running attempt proves it is alive this often; the sweeper retries one silent for STALE_AFTER_S.
+HEARTBEAT_S = 3.0
+STALE_AFTER_S = 15.0
+# A queued job the queue has not started after this long is checked against the queue (lost entries).
+REQUEUE_AFTER_S = 15.0
+# A worker claims a job in the database within moments of taking it from the queue.
+CLAIM_WITHIN_S = 5.0
+# The API stores a job's images right after accepting it; one without them after this is orphaned.
+STORE_WITHIN_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -427,19 +441,60 @@ class TryOnService:
                 from_status=JobStatus.QUEUED,
             )
             raise
-        await self.enqueue(job)
+        await self.hand_off(job)
 
-    async def enqueue(self, job: TryOnJob, *, delay_s: float = 0) -> None:
-        """Queue a job's next attempt. The SAQ key names the attempt, so enqueueing twice is harmless."""
+    # -- hand-off to the queue (outbox) --------------------------------------------------------------
+    # An accepted job is in the database with `dispatched=False` before anything touches Redis. The
+    # API then queues it at once if it can (`hand_off`); what it could not queue, the worker's
+    # dispatcher queues (`dispatch_pending`), and `sweep` queues again what Redis lost.
+
+    async def enqueue(self, job: TryOnJob, *, delay_s: float = 0, key_suffix: str = "") -> None:
+        """Queue a job's current attempt and mark it dispatched. The SAQ key names the attempt, so
+        enqueueing twice (the API and a dispatcher, or two dispatchers) queues it once."""
         config = await self.config.current()
         await self.queue.enqueue(
             "run_tryon",
-            key=f"tryon:{job.id}:{job.attempts}",
+            key=f"tryon:{job.id}:{job.attempts}{key_suffix}",
             job_id=str(job.id),
             timeout=config.timeout_s * job.samples + 30,
             retries=1,  # retries are ours: a new attempt is a new SAQ job
             scheduled=int(time.time() + delay_s) if delay_s else 0,
         )
+        await TryOnJob.get_pymongo_collection().update_one(
+            {"_id": job.id, "status": JobStatus.QUEUED, "attempts": job.attempts},
+            {"$set": {"dispatched": True, "enqueued_at": utcnow()}},
+        )
+
+    async def hand_off(self, job: TryOnJob, *, delay_s: float = 0) -> bool:
+        """Queue the job now if Redis answers. Best effort: the job is already accepted, and the
+        dispatcher queues it once Redis is back."""
+        try:
+            await self.enqueue(job, delay_s=delay_s)
+        except (*REDIS_UNAVAILABLE, *MONGO_UNAVAILABLE) as exc:
+            log.warning("queue unavailable; the try-on waits for the dispatcher", job_id=str(job.id), error=repr(exc))
+            return False
+        return True
+
+    async def dispatch_pending(self, *, grace_s: float = 1.0, limit: int = 200) -> int:
+        """Queue the jobs accepted (or retried) but not handed to the queue. One indexed query; safe
+        to run in every worker at once. `grace_s` leaves the API's own hand-off the first try."""
+        due = utcnow() - timedelta(seconds=grace_s)
+        pending = (
+            await TryOnJob.find({"dispatched": False, "dispatch_at": {"$lte": due}})
+            .sort("dispatch_at")
+            .limit(limit)
+            .to_list()
+        )
+        queued = 0
+        for job in pending:
+            if job.status == JobStatus.QUEUED and job.inputs_stored:
+                await self.enqueue(job)
+                queued += 1
+            elif job.status != JobStatus.QUEUED:  # ended before it was queued: nothing to hand off
+                await TryOnJob.get_pymongo_collection().update_one(
+                    {"_id": job.id, "status": job.status}, {"$set": {"dispatched": True}}
+                )
+        return queued
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -570,7 +625,8 @@ class TryOnService:
         await self._publish(job.oid, JobStatus.PROCESSING)
         config = await self.config.current()
         try:
-            results = await self._generate(job, config)
+            async with self._heartbeat(job):
+                results = await self._generate(job, config)
         except EngineError as exc:
             await self._after_failure(job, JobError(code=exc.code, detail=exc.detail), transient=exc.transient)
             return
@@ -586,6 +642,28 @@ class TryOnService:
             await self._after_failure(job, JobError(code="engine_failed", detail=type(exc).__name__), transient=True)
             return
         await self._complete(job, results)
+
+    @asynccontextmanager
+    async def _heartbeat(self, job: TryOnJob) -> AsyncIterator[None]:
+        """Mark the attempt alive every few seconds while it runs, so the sweeper can tell a dead
+        worker (no heartbeat for STALE_AFTER_S) from a slow engine within seconds."""
+
+        async def beat() -> None:
+            while True:
+                await asyncio.sleep(HEARTBEAT_S)
+                with suppress(*MONGO_UNAVAILABLE):
+                    await TryOnJob.get_pymongo_collection().update_one(
+                        {"_id": job.id, "status": JobStatus.PROCESSING, "attempts": job.attempts},
+                        {"$set": {"heartbeat_at": utcnow()}},
+                    )
+
+        task = asyncio.create_task(beat())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
 
     async def _generate(self, job: TryOnJob, config: RuntimeConfig) -> list[StoredImage]:
         engine_name = self._engine_name(config)
@@ -650,7 +728,8 @@ class TryOnService:
 
         async def finish(session: AsyncClientSession) -> bool:
             updated = await TryOnJob.get_pymongo_collection().update_one(
-                {"_id": job.id, "status": JobStatus.PROCESSING},
+                # This attempt's: a sweeper may have retried it meanwhile, and a later attempt may run.
+                {"_id": job.id, "status": JobStatus.PROCESSING, "attempts": job.attempts},
                 {
                     "$set": {
                         "status": JobStatus.COMPLETED,
@@ -683,15 +762,23 @@ class TryOnService:
 
     async def retry(self, job: TryOnJob, error: JobError) -> None:
         """Put a job back in the queue for another attempt, with exponential backoff."""
+        delay_s = min(2**job.attempts, 60)
         updated = await TryOnJob.get_pymongo_collection().find_one_and_update(
             {"_id": job.id, "status": JobStatus.PROCESSING, "attempts": job.attempts},
-            {"$set": {"status": JobStatus.QUEUED, "error": error.model_dump()}},
+            {
+                "$set": {
+                    "status": JobStatus.QUEUED,
+                    "error": error.model_dump(),
+                    "dispatched": False,
+                    "dispatch_at": utcnow() + timedelta(seconds=delay_s),
+                }
+            },
             return_document=True,
         )
         if updated is not None:
             log.warning("try-on attempt failed; retrying", job_id=str(job.id), code=error.code, attempt=job.attempts)
+            await self.hand_off(TryOnJob.model_validate(updated), delay_s=delay_s)
             await self._publish(job.oid, JobStatus.QUEUED)
-            await self.enqueue(TryOnJob.model_validate(updated), delay_s=min(2**job.attempts, 60))
 
     async def fail(self, job_id: PydanticObjectId, error: JobError, *, from_status: JobStatus) -> bool:
         return await self._end(job_id, from_status, JobStatus.FAILED, error, refund=True)
@@ -744,20 +831,31 @@ class TryOnService:
         return True
 
     async def _publish(self, job_id: PydanticObjectId, status: JobStatus) -> None:
-        await self.resources.redis.publish(f"{STATUS_CHANNEL}{job_id}", status.value)
+        """Tell status streams (SSE) about a change. Best effort: the database already holds the
+        state, and a stream that misses a message reads it there."""
+        try:
+            await self.resources.redis.publish(f"{STATUS_CHANNEL}{job_id}", status.value)
+        except REDIS_UNAVAILABLE as exc:
+            log.debug("status not published; Redis is unavailable", job_id=str(job_id), error=repr(exc))
 
     # -- maintenance (cron) ------------------------------------------------------------------------
 
-    async def sweep(self, *, stale_after_s: float | None = None, requeue_after_s: float = 120) -> dict[str, int]:
+    async def sweep(
+        self, *, stale_after_s: float | None = None, requeue_after_s: float = REQUEUE_AFTER_S, limit: int = 200
+    ) -> dict[str, int]:
         """Find jobs a crash left behind: attempts with no heartbeat (worker died) are retried or failed
-        and refunded; queued jobs whose queue entry was lost (Redis restarted) are queued again."""
-        config = await self.config.current()
-        stale = stale_after_s if stale_after_s is not None else config.timeout_s + 60
+        and refunded; queued jobs whose queue entry was lost (Redis restarted) are queued again.
+        Cheap enough for the worker's dispatcher to run every few seconds (indexed queries, bounded)."""
+        stale = stale_after_s if stale_after_s is not None else STALE_AFTER_S
         now = utcnow()
         counts = {"retried": 0, "failed": 0, "requeued": 0}
-        stuck = await TryOnJob.find(
-            {"status": JobStatus.PROCESSING, "heartbeat_at": {"$lt": now - timedelta(seconds=stale)}}
-        ).to_list()
+        stuck = (
+            await TryOnJob.find(
+                {"status": JobStatus.PROCESSING, "heartbeat_at": {"$lt": now - timedelta(seconds=stale)}}
+            )
+            .limit(limit)
+            .to_list()
+        )
         for job in stuck:
             error = JobError(code="worker_lost", detail="The worker running this try-on stopped.")
             if job.attempts < job.max_attempts:
@@ -765,27 +863,51 @@ class TryOnService:
                 counts["retried"] += 1
             elif await self.fail(job.oid, error, from_status=JobStatus.PROCESSING):
                 counts["failed"] += 1
-        waiting = await TryOnJob.find(
-            {"status": JobStatus.QUEUED, "created_at": {"$lt": now - timedelta(seconds=requeue_after_s)}}
-        ).to_list()
+        # Accepted, but the API stopped before the images were stored: nothing can ever run it.
+        unstored = (
+            await TryOnJob.find(
+                {
+                    "status": JobStatus.QUEUED,
+                    "inputs_stored": False,
+                    "created_at": {"$lt": now - timedelta(seconds=max(requeue_after_s, STORE_WITHIN_S))},
+                }
+            )
+            .limit(limit)
+            .to_list()
+        )
+        for job in unstored:
+            if await self.fail(
+                job.oid,
+                JobError(code="storage_failed", detail="The images were never stored."),
+                from_status=JobStatus.QUEUED,
+            ):
+                counts["failed"] += 1
+        # Handed to the queue (or written before the outbox existed: no `dispatched` field), not started.
+        old = now - timedelta(seconds=requeue_after_s)
+        waiting = (
+            await TryOnJob.find(
+                {
+                    "status": JobStatus.QUEUED,
+                    "inputs_stored": True,
+                    "dispatched": {"$ne": False},
+                    "$or": [{"enqueued_at": {"$lt": old}}, {"enqueued_at": None, "created_at": {"$lt": old}}],
+                }
+            )
+            .limit(limit)
+            .to_list()
+        )
         for job in waiting:
-            if not job.inputs_stored:
-                if await self.fail(
-                    job.oid,
-                    JobError(code="storage_failed", detail="The images were never stored."),
-                    from_status=JobStatus.QUEUED,
-                ):
-                    counts["failed"] += 1
-                continue
             queued = await self.queue.job(f"tryon:{job.id}:{job.attempts}")
-            if queued is None or queued.completed:
-                await self.queue.enqueue(
-                    "run_tryon",
-                    key=f"tryon:{job.id}:{job.attempts}:{int(now.timestamp())}",
-                    job_id=str(job.id),
-                    timeout=config.timeout_s * job.samples + 30,
-                    retries=1,
-                )
+            if queued is None:  # Redis lost it: the attempt's own key is free again
+                await self.enqueue(job)
+                counts["requeued"] += 1
+            elif queued.completed or (
+                # Taken from the queue long ago but never claimed: its worker died in between.
+                queued.status == SaqStatus.ACTIVE and time.time() * 1000 - queued.started > CLAIM_WITHIN_S * 1000
+            ):
+                # Ran without effect (e.g. the database was away) or died unclaimed: a new queue entry.
+                # Should the old one still run, only one of them can claim the attempt.
+                await self.enqueue(job, key_suffix=f":{int(now.timestamp())}")
                 counts["requeued"] += 1
         return counts
 
