@@ -54,8 +54,9 @@ class TrailRoomWorker(Worker):  # type: ignore[type-arg]
     """
 
     _upkeep_tasks: list[asyncio.Task[None]]
-    watch: BackendWatch
-    extra_upkeep: list[Callable[[], Coroutine[Any, Any, None]]]
+    # Set by `build_workers`; a worker built by hand runs without them.
+    watch: BackendWatch | None = None
+    extra_upkeep: list[Callable[[], Coroutine[Any, Any, None]]] = []  # replaced per worker, never mutated
 
     async def upkeep(self) -> list[asyncio.Task[None]]:
         self._upkeep_tasks = await super().upkeep()
@@ -64,7 +65,8 @@ class TrailRoomWorker(Worker):  # type: ignore[type-arg]
 
     async def process(self) -> bool:
         # Without this, a slot whose dequeue fails (Redis gone) would dequeue again at once, forever.
-        await self.watch.wait_up()
+        if self.watch is not None:
+            await self.watch.wait_up()
         dequeued: bool = await super().process()
         return dequeued
 
