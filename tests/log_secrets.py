@@ -139,6 +139,16 @@ def log_every_level(app: Litestar, settings: Settings, pytestconfig: pytest.Conf
         logging.getLogger(name).setLevel(logging.DEBUG)
 
 
+@pytest.fixture(autouse=True)
+def sink_attached(pytestconfig: pytest.Config) -> None:
+    """Stand-in Litestar apps of some tests configure logging their own way (Litestar's default
+    config replaces the root logger's handlers): put the sink back so every test's lines are searched."""
+    sink = sink_of(pytestconfig)
+    root = logging.getLogger()
+    if sink not in root.handlers:
+        root.addHandler(sink)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     sink = session.config.stash.get(_sink_key, None)
     if sink is None:

@@ -290,4 +290,4 @@ class OpenAIServer:
             )
 
         # OpenAI takes up to 16 images of up to 50 MB each.
-        return Litestar([images_edits], request_max_body_size=MAX_IMAGES * 50 * 1024 * 1024)
+        return Litestar([images_edits], request_max_body_size=MAX_IMAGES * 50 * 1024 * 1024, logging_config=None)

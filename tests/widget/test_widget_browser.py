@@ -398,7 +398,7 @@ def host_page(base_url: str, publishable_key: str) -> Litestar:
     def garment() -> Response[bytes]:
         return Response(GARMENT.read_bytes(), media_type="image/jpeg")
 
-    return Litestar([product, garment])
+    return Litestar([product, garment], logging_config=None)
 
 
 async def test_direct_mode_from_an_allowed_origin_under_a_strict_csp_and_a_clear_refusal_elsewhere(
