@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from tests.fakes.engines import ScriptedEngine
 from tests.helpers import Account, new_key, signed_up
 from tests.test_credits import assert_ledger_matches
 from tests.tryon.conftest import fund, small_png
+from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.events.models import TRYON_COMPLETED, TRYON_FAILED, DomainEvent
 from trailroom.domain.services import Services
@@ -293,10 +295,11 @@ async def test_sweeper_recovers_a_job_whose_worker_died(
         {"_id": PydanticObjectId(job["id"])},
         {"$set": {"status": "processing", "attempts": 1, "heartbeat_at": time.time() and None}},
     )
+    # A heartbeat a minute old (not "now": in the same millisecond as the sweep it would not be older).
     await TryOnJob.get_pymongo_collection().update_one(
-        {"_id": PydanticObjectId(job["id"])}, {"$currentDate": {"heartbeat_at": True}}
+        {"_id": PydanticObjectId(job["id"])}, {"$set": {"heartbeat_at": utcnow() - timedelta(seconds=60)}}
     )
-    counts = await services.tryon.sweep(stale_after_s=0)
+    counts = await services.tryon.sweep(stale_after_s=30)
     assert counts["retried"] == 1
     async with running_workers(services):
         done = await wait_for(job["id"], JobStatus.COMPLETED)
@@ -310,10 +313,11 @@ async def test_sweeper_fails_and_refunds_when_attempts_are_used_up(
     await TryOnJob.get_pymongo_collection().update_one(
         {"_id": PydanticObjectId(job["id"])}, {"$set": {"status": "processing", "attempts": 3}}
     )
+    # A heartbeat a minute old (not "now": in the same millisecond as the sweep it would not be older).
     await TryOnJob.get_pymongo_collection().update_one(
-        {"_id": PydanticObjectId(job["id"])}, {"$currentDate": {"heartbeat_at": True}}
+        {"_id": PydanticObjectId(job["id"])}, {"$set": {"heartbeat_at": utcnow() - timedelta(seconds=60)}}
     )
-    counts = await services.tryon.sweep(stale_after_s=0)
+    counts = await services.tryon.sweep(stale_after_s=30)
     assert counts["failed"] == 1
     failed = await wait_for(job["id"], JobStatus.FAILED)
     assert failed.error is not None
