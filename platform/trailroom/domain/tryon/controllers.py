@@ -63,6 +63,17 @@ def provide_tryon(state: State) -> TryOnService:
     return service
 
 
+async def provide_reader(
+    request: Request[Any, Any, Any],
+    state: State,
+    shopper: ShopperIdHeader = None,
+    client_secret: ClientSecretHeader = None,
+) -> JobReader:
+    """Who reads a job: the account, or a publishable key's shopper with the job's client secret."""
+    tryon: TryOnService = state.services.tryon
+    return tryon.reader(principal_of(request), shopper_token=shopper, client_secret=client_secret)
+
+
 def _client_info(request: Request[Any, Any, Any]) -> dict[str, Any]:
     """Who is calling, as the request says: kept on the job and used for the shopper limits."""
     return {
@@ -121,18 +132,12 @@ class TryOnController(Controller):
     path = "/api/v1/tryon"
     tags = ["Try-on"]
     guards = [requires_account]
-    dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False)}
+    dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False), "reader": Provide(provide_reader)}
 
     @staticmethod
     def _respond(tryon: TryOnService, job: TryOnJob, *, with_client_secret: bool = False) -> TryOnJobResponse:
         urls = [tryon.result_url(job, i) for i in range(len(job.results))] if job.status == JobStatus.COMPLETED else []
         return TryOnJobResponse.of(job, urls, tryon.client_secret(job) if with_client_secret else None)
-
-    @staticmethod
-    def _reader(
-        request: Request[Any, Any, Any], tryon: TryOnService, shopper: str | None, secret: str | None
-    ) -> JobReader:
-        return tryon.reader(principal_of(request), shopper_token=shopper, client_secret=secret)
 
     async def _submission(
         self, tryon: TryOnService, options: dict[str, Any], images: dict[str, bytes | str]
@@ -254,14 +259,8 @@ class TryOnController(Controller):
         opt={ALLOW_PUBLISHABLE: True},
     )
     async def status(
-        self,
-        request: Request[Any, Any, Any],
-        job_id: FromPath[str],
-        tryon: NamedDependency[TryOnService],
-        shopper: ShopperIdHeader = None,
-        client_secret: ClientSecretHeader = None,
+        self, job_id: FromPath[str], tryon: NamedDependency[TryOnService], reader: NamedDependency[JobReader]
     ) -> TryOnJobResponse:
-        reader = self._reader(request, tryon, shopper, client_secret)
         return self._respond(tryon, await tryon.get_for(reader, job_id))
 
     @get("/{job_id:str}/base64", summary="The result images as base64")
@@ -284,14 +283,8 @@ class TryOnController(Controller):
         opt={ALLOW_PUBLISHABLE: True},
     )
     async def events(
-        self,
-        request: Request[Any, Any, Any],
-        job_id: FromPath[str],
-        tryon: NamedDependency[TryOnService],
-        shopper: ShopperIdHeader = None,
-        client_secret: ClientSecretHeader = None,
+        self, job_id: FromPath[str], tryon: NamedDependency[TryOnService], reader: NamedDependency[JobReader]
     ) -> ServerSentEvent:
-        reader = self._reader(request, tryon, shopper, client_secret)
         job = await tryon.get_for(reader, job_id)
         redis = tryon.resources.redis
 
