@@ -1,12 +1,14 @@
-"""A bounded property-based fuzz run over the OpenAPI document (schemathesis) against the real app over
-loopback, as a secret API key and as a user session: no operation answers 5xx, and refused requests
-charge nothing (the account's balance and ledger after the run are exactly what the accepted try-ons
-cost, as their 202 answers say).
+"""A bounded property-based fuzz and conformance run over the OpenAPI document (schemathesis) against
+the real app over loopback, as a secret API key and as a user session: no operation answers 5xx, every
+answer conforms to the document (its status, content type and body schema are documented; `OPTIONS`
+answers `Allow` with exactly the documented methods), and refused requests charge nothing (the
+account's balance and ledger after the run are exactly what the accepted try-ons cost, as their 202
+answers say).
 
 Each operation gets a few examples per caller, valid and invalid ones (schemathesis' positive and
-negative modes); the try-on routes read their body themselves, so the document has no body for them:
-their bodies come from a strategy here, with real images and fuzzed options, so that some are
-accepted and charged. Set TRAILROOM_FUZZ_SEED to replay a run, TRAILROOM_FUZZ_EXAMPLES for a longer one.
+negative modes). The try-on routes' bodies also come from a strategy here, half of the time, with real
+images and fuzzed options, so that some are accepted and charged (generated images are never real
+pictures). Set TRAILROOM_FUZZ_SEED to replay a run, TRAILROOM_FUZZ_EXAMPLES for a longer one.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import asyncio
 import base64
 import os
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +27,14 @@ import hypothesis
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.core.failures import FailureGroup
+from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.fakes.oidc import OIDCProvider
 from tests.helpers import Account, new_key, signed_up
@@ -40,6 +51,14 @@ STREAMING = {("GET", "/api/v1/tryon/{job_id}/events")}
 # These end or change the session the rest of the run uses: they are fuzzed after everything else.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/password")}
 TRYON_ROUTES = {("POST", "/api/v1/tryon"), ("POST", "/api/v1/tryon/batch")}
+HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    allow_header_conformance,
+]
 
 
 @dataclass
@@ -47,6 +66,8 @@ class Run:
     base_url: str
     secrets: list[str]
     server_errors: list[str] = field(default_factory=list)
+    # Answers the document does not describe: one line per operation, caller and kind of failure.
+    nonconforming: dict[str, str] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
     # Each accepted job and its cost, as the 202 answers say (a replayed answer names the same job).
     accepted: dict[str, int] = field(default_factory=dict)
@@ -69,6 +90,12 @@ class Run:
             body = response.json()
             for job in body.get("jobs", [body]):
                 assert self.accepted.setdefault(job["id"], job["credits_charged"]) == job["credits_charged"]
+        try:
+            case.validate_response(response, checks=CONFORMANCE)
+        except FailureGroup as failures:
+            for failure in failures.exceptions:
+                key = f"{label}: {failure.title}"
+                self.nonconforming.setdefault(key, f"{key} -> {response.status_code}: {failure.message[:300]}")
 
 
 def _image() -> str:
@@ -115,9 +142,9 @@ def fuzz_operation(run: Run, operation: Any, headers: dict[str, str], caller: st
         phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],  # no shrinking: a bounded run
         suppress_health_check=list(hypothesis.HealthCheck),
     )
-    @hypothesis.given(case=modes, tryon=tryon_bodies())
-    def examples(case: Any, tryon: dict[str, Any]) -> None:
-        if (case.method.upper(), case.path) in TRYON_ROUTES:
+    @hypothesis.given(case=modes, tryon=tryon_bodies(), real_images=st.booleans())
+    def examples(case: Any, tryon: dict[str, Any], real_images: bool) -> None:
+        if (case.method.upper(), case.path) in TRYON_ROUTES and real_images:
             case.body, case.media_type = tryon, "application/json"
         response = case.call(base_url=run.base_url, headers=headers, timeout=30, allow_redirects=False)
         run.record(case, caller, response)
@@ -156,7 +183,19 @@ async def test_fuzzing_the_schema_finds_no_server_error_and_no_charge_for_refusa
     await asyncio.to_thread(fuzz_all)
     elapsed = time.monotonic() - started
 
+    # `OPTIONS` on every documented path answers `Allow` with exactly its documented methods.
+    wrong_allow = []
+    for path, item in spec["paths"].items():
+        documented = {method.upper() for method in item if method in HTTP_METHODS}
+        concrete = re.sub(r"\{[^}]+\}", "0123456789abcdef01234567", path.replace("{index}", "0"))
+        answer = await client.options(concrete, headers={"Authorization": f"Bearer {keys[0]}"})
+        allowed = {m.strip() for m in answer.headers.get("allow", "").split(",") if m.strip()} - {"HEAD", "OPTIONS"}
+        if answer.status_code != 204 or allowed != documented:
+            wrong_allow.append(f"OPTIONS {path} -> {answer.status_code} {sorted(allowed)}, not {sorted(documented)}")
+
     assert not run.server_errors, f"seed {SEED}:\n" + "\n".join(run.server_errors)
+    assert not run.nonconforming, f"seed {SEED}:\n" + "\n".join(sorted(run.nonconforming.values()))
+    assert not wrong_allow, "\n".join(wrong_allow)
     # Nothing was skipped: every operation was called as both callers.
     assert len(run.calls) == len(fuzzed) * 2, sorted(run.calls)
     # Refusals charged nothing: the balance and the ledger moved by what the accepted try-ons cost.

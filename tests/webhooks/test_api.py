@@ -118,21 +118,60 @@ async def test_another_accounts_endpoint_is_not_found(
     assert stored.secret == endpoint["secret"]
 
 
-async def test_managing_webhooks_needs_a_signed_in_user(
+async def test_a_secret_key_manages_its_accounts_webhooks_and_a_publishable_key_cannot(
     client: httpx.AsyncClient, api: httpx.AsyncClient, receiver: Receiver
 ) -> None:
     account = await signed_up(client, "merchant@example.com")
-    key = await new_key(client, account)
-    with_key = await api.post(
-        "/api/v1/webhooks",
-        headers={"Authorization": f"Bearer {key['key']}"},
-        json={"url": receiver.url(), "events": [TRYON_COMPLETED]},
+    secret = {"Authorization": f"Bearer {(await new_key(client, account))['key']}"}
+    created = await api.post(
+        "/api/v1/webhooks", headers=secret, json={"url": receiver.url(), "events": [TRYON_COMPLETED]}
     )
-    assert with_key.status_code == 403
-    assert with_key.json()["code"] == "user_session_required"
-    anonymous = await api.get("/api/v1/webhooks")
-    assert anonymous.status_code == 401
+    assert created.status_code == 201, created.text
+    endpoint = created.json()
+    # The endpoint is the account's: the signed-in user sees the one the key registered.
+    listed = (await api.get("/api/v1/webhooks", headers=account.auth)).json()["data"]
+    assert [e["id"] for e in listed] == [endpoint["id"]]
+    updated = await api.put(
+        f"/api/v1/webhooks/{endpoint['id']}", headers=secret, json={"events": [TRYON_FAILED, TRYON_COMPLETED]}
+    )
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["events"] == [TRYON_COMPLETED, TRYON_FAILED]
+    rotated = await api.post(f"/api/v1/webhooks/{endpoint['id']}/rotate-secret", headers=secret)
+    assert rotated.status_code == 200
+    assert rotated.json()["secret"] != endpoint["secret"]
+    sent = await api.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=secret)
+    assert sent.status_code == 200
+    assert sent.json()["status"] == "delivered"
+    [delivered] = receiver.received
+    assert Webhook(rotated.json()["secret"]).verify(delivered.body, delivered.headers)["type"] == "webhook.test"
+    deliveries = await api.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=secret)
+    assert [d["id"] for d in deliveries.json()["data"]] == [sent.json()["id"]]
+
+    # A publishable key lives in shoppers' browsers: it may not read or change webhooks, from its origin or not.
+    publishable = await new_key(client, account, kind="publishable", origins=["https://shop.example"])
+    widget = {"Authorization": f"Bearer {publishable['key']}", "Origin": "https://shop.example"}
+    for method, path in (
+        ("POST", "/api/v1/webhooks"),
+        ("GET", "/api/v1/webhooks"),
+        ("POST", f"/api/v1/webhooks/{endpoint['id']}/rotate-secret"),
+        ("GET", f"/api/v1/webhooks/{endpoint['id']}/deliveries"),
+        ("DELETE", f"/api/v1/webhooks/{endpoint['id']}"),
+    ):
+        body = {"url": receiver.url("pk"), "events": [TRYON_COMPLETED]} if method == "POST" else None
+        refused = await api.request(method, path, headers=widget, json=body)
+        assert refused.status_code == 403, (method, path, refused.text)
+        assert refused.json()["code"] == "publishable_key_not_allowed"
+        without_origin = await api.request(method, path, headers={"Authorization": widget["Authorization"]}, json=body)
+        assert without_origin.status_code == 403, (method, path, without_origin.text)
+    assert await WebhookEndpoint.count() == 1
+    stored = await WebhookEndpoint.find_one()
+    assert stored is not None
+    assert stored.secret == rotated.json()["secret"]
+
+    deleted = await api.delete(f"/api/v1/webhooks/{endpoint['id']}", headers=secret)
+    assert deleted.status_code == 204
     assert await WebhookEndpoint.count() == 0
+    assert (await api.get("/api/v1/webhooks")).status_code == 401
 
 
 async def test_test_event_and_secret_rotation(

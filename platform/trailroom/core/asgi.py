@@ -8,9 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from litestar.types import HTTPResponseStartEvent
+from litestar.types import HTTPResponseStartEvent, Scope
 
 RawHeaders = Sequence[tuple[bytes, bytes]]
+
+# The platform's own paths that carry no API call or credentials: static files, the OpenAPI
+# document and its reference, the health probes. Middleware that authenticate or count skip them.
+PLATFORM_PATH_PREFIXES = ("/static/", "/schema")
+PLATFORM_PATHS = frozenset({"/healthz", "/readyz"})
+
+
+def is_platform_path(scope: Scope) -> bool:
+    """For `ASGIMiddleware.should_bypass_for_scope`: judged on the request path (what Litestar 3
+    will judge `exclude_path_pattern` on is the route's path, which differs for mounted routers)."""
+    path: str = scope["path"]
+    return path in PLATFORM_PATHS or path.startswith(PLATFORM_PATH_PREFIXES)
 
 
 def raw_headers(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:

@@ -30,6 +30,8 @@ from trailroom.domain.services import open_services
 from trailroom.domain.system.controllers import HealthController
 from trailroom.domain.tryon.controllers import ShopperController, TryOnController, TryOnResultController
 from trailroom.domain.webhooks.controllers import WebhookController
+from trailroom.server.allow import AllowMiddleware
+from trailroom.server.contract import document_contract
 from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_body import check_request_body
@@ -134,9 +136,10 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             "resources": Provide(_resources, sync_to_thread=False),
             "settings": Provide(_settings, sync_to_thread=False),
         },
-        # Outermost first: usage counting around authentication and the handler. (Request ids, security
-        # headers and the access log are the edge's, outside Litestar: `TrailRoomApp.edge`.)
-        middleware=[UsageMiddleware(), AuthenticationMiddleware()],
+        # Outermost first: `OPTIONS` answered (before credentials are looked at), usage counting around
+        # authentication and the handler. (Request ids, security headers and the access log are the
+        # edge's, outside Litestar: `TrailRoomApp.edge`.)
+        middleware=[AllowMiddleware(), UsageMiddleware(), AuthenticationMiddleware()],
         # Bodies of a media type the route does not take are refused before any handler runs. The only
         # `before_request` hook: one set on a controller or route would replace it there.
         before_request=check_request_body,
@@ -150,4 +153,5 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         debug=False,
     )
     app.edge = RequestEdge(hsts=settings.is_production)
+    document_contract(app)
     return app

@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme, Tag
+from litestar.openapi.spec import Tag
 
 from trailroom import __version__
 
@@ -41,8 +41,9 @@ def openapi_config() -> OpenAPIConfig:
         version=__version__,
         description=(
             "Virtual try-on for e-commerce. Authenticate with a secret API key (`tr_sk_…`) or a "
-            "user access token as `Authorization: Bearer …`. Errors are RFC 9457 problem+json with a "
-            "stable `code` and the `request_id`."
+            "user access token as `Authorization: Bearer …` (Authorize, then Try it out: each operation "
+            "says which credentials it takes). Errors are RFC 9457 problem+json with a stable `code` "
+            "and the `request_id`; each operation lists the statuses and codes it can answer."
         ),
         path="/schema",
         render_plugins=[
@@ -54,12 +55,5 @@ def openapi_config() -> OpenAPIConfig:
                 favicon=f"<link rel='icon' type='image/png' href='{SWAGGER_ASSETS}/favicon-32x32.png'>",
             )
         ],
-        components=Components(
-            security_schemes={
-                "BearerAuth": SecurityScheme(
-                    type="http", scheme="bearer", description="A secret API key or a user access token"
-                )
-            }
-        ),
         tags=[Tag(name="System", description="Health and readiness probes")],
     )

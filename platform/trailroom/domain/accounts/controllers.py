@@ -41,6 +41,7 @@ from trailroom.domain.accounts.schemas import (
     UserResponse,
 )
 from trailroom.domain.accounts.services import AccountService, ApiKeyService, TokenPair
+from trailroom.server.contract import PROBLEMS
 
 GOOGLE_STATE_COOKIE = "tr_oauth_state"
 GOOGLE_PATH = "/api/v1/auth/google"
@@ -74,6 +75,16 @@ async def _refresh_token_from(
     raise Unauthenticated("Send the refresh token in the body or the session cookie.", code="missing_refresh_token")
 
 
+# The problems of the account routes beyond those their shape implies (see server/contract.py).
+REFRESH_PROBLEMS = {
+    401: ("missing_refresh_token", "invalid_refresh_token", "refresh_token_reused"),
+    403: ("csrf_failed", "account_suspended"),
+}
+GOOGLE_OFF = {404: ("google_not_configured",)}
+KEY_INPUT = ("invalid_name", "invalid_origins", "invalid_limit")
+NO_SUCH_KEY = {404: ("api_key_not_found",)}
+
+
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["Authentication"]
@@ -82,7 +93,18 @@ class AuthController(Controller):
         "google": Provide(provide_google, sync_to_thread=False),
     }
 
-    @post("/register", status_code=HTTP_201_CREATED, summary="Create an account with email and password")
+    @post(
+        "/register",
+        status_code=HTTP_201_CREATED,
+        summary="Create an account with email and password",
+        opt={
+            PROBLEMS: {
+                409: ("email_taken",),
+                422: ("terms_not_accepted", "invalid_name", "invalid_email", "weak_password"),
+                429: ("rate_limited",),
+            }
+        },
+    )
     async def register(
         self,
         request: Request[Any, Any, Any],
@@ -98,7 +120,19 @@ class AuthController(Controller):
         )
         return UserResponse.of(user)
 
-    @post("/login", status_code=200, summary="Sign in; answers tokens and sets the session cookies")
+    @post(
+        "/login",
+        status_code=200,
+        summary="Sign in; answers tokens and sets the session cookies",
+        opt={
+            PROBLEMS: {
+                401: ("invalid_credentials",),
+                403: ("account_suspended",),
+                422: ("invalid_email",),
+                429: ("login_throttled", "rate_limited"),
+            }
+        },
+    )
     async def login(
         self,
         request: Request[Any, Any, Any],
@@ -115,7 +149,12 @@ class AuthController(Controller):
         )
         return _token_response(settings, tokens)
 
-    @post("/refresh", status_code=200, summary="Rotate the refresh token (body or cookie) for new tokens")
+    @post(
+        "/refresh",
+        status_code=200,
+        summary="Rotate the refresh token (body or cookie) for new tokens",
+        opt={PROBLEMS: REFRESH_PROBLEMS},
+    )
     async def refresh(
         self,
         request: Request[Any, Any, Any],
@@ -127,7 +166,12 @@ class AuthController(Controller):
         _, tokens = await accounts.refresh(token, ip=client_ip(request), user_agent=request.headers.get("user-agent"))
         return _token_response(settings, tokens)
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="End the session of the refresh token")
+    @post(
+        "/logout",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="End the session of the refresh token",
+        opt={PROBLEMS: REFRESH_PROBLEMS},
+    )
     async def logout(
         self,
         request: Request[Any, Any, Any],
@@ -144,7 +188,12 @@ class AuthController(Controller):
         principal = principal_of(request)
         return MeResponse(user=UserResponse.of(principal.user), authenticated_via=principal.via.value)
 
-    @patch("/me", summary="Change the signed-in user's profile (name)", guards=[requires_session])
+    @patch(
+        "/me",
+        summary="Change the signed-in user's profile (name)",
+        guards=[requires_session],
+        opt={PROBLEMS: {422: ("invalid_name",)}},
+    )
     async def update_me(
         self,
         request: Request[Any, Any, Any],
@@ -159,6 +208,12 @@ class AuthController(Controller):
         status_code=200,
         summary="Change the password; every other session ends, new tokens are answered",
         guards=[requires_session],
+        opt={
+            PROBLEMS: {
+                422: ("wrong_current_password", "password_unchanged", "weak_password"),
+                429: ("password_change_throttled",),
+            }
+        },
     )
     async def change_password(
         self,
@@ -184,7 +239,7 @@ class AuthController(Controller):
             google_url=GOOGLE_PATH if settings.google_enabled else None,
         )
 
-    @get("/google", summary="Start Google sign-in (redirects to Google)", status_code=302)
+    @get("/google", summary="Start Google sign-in (redirects to Google)", status_code=302, opt={PROBLEMS: GOOGLE_OFF})
     async def google_start(
         self,
         google: NamedDependency[GoogleSignIn],
@@ -204,7 +259,19 @@ class AuthController(Controller):
         )
         return response
 
-    @get("/google/callback", summary="Google redirects back here", status_code=302)
+    @get(
+        "/google/callback",
+        summary="Google redirects back here",
+        status_code=302,
+        opt={
+            PROBLEMS: {
+                **GOOGLE_OFF,
+                401: ("google_sign_in_failed",),
+                403: ("oauth_state_mismatch", "account_suspended"),
+                409: ("email_not_verified", "google_account_conflict", "email_taken"),
+            }
+        },
+    )
     async def google_callback(
         self,
         request: Request[Any, Any, Any],
@@ -243,7 +310,12 @@ class ApiKeyController(Controller):
     guards = [requires_session]
     dependencies = {"api_keys": Provide(provide_api_keys, sync_to_thread=False)}
 
-    @post("/generate", status_code=HTTP_201_CREATED, summary="Create a key; the full key is shown only here")
+    @post(
+        "/generate",
+        status_code=HTTP_201_CREATED,
+        summary="Create a key; the full key is shown only here",
+        opt={PROBLEMS: {409: ("too_many_keys",), 422: KEY_INPUT}},
+    )
     async def generate(
         self,
         request: Request[Any, Any, Any],
@@ -260,7 +332,11 @@ class ApiKeyController(Controller):
         )
         return NewApiKeyResponse.of_new(api_key, key)
 
-    @patch("/{key_id:str}", summary="Rename a key, change its allowed origins or its shopper limits")
+    @patch(
+        "/{key_id:str}",
+        summary="Rename a key, change its allowed origins or its shopper limits",
+        opt={PROBLEMS: {**NO_SUCH_KEY, 422: KEY_INPUT}},
+    )
     async def update_key(
         self,
         request: Request[Any, Any, Any],
@@ -280,13 +356,20 @@ class ApiKeyController(Controller):
         keys = await api_keys.list_for(principal_of(request).user)
         return ApiKeyList(data=[ApiKeyResponse.of(key) for key in keys])
 
-    @delete("/{key_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Revoke a key at once")
+    @delete(
+        "/{key_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Revoke a key at once", opt={PROBLEMS: NO_SUCH_KEY}
+    )
     async def delete_key(
         self, request: Request[Any, Any, Any], key_id: FromPath[str], api_keys: NamedDependency[ApiKeyService]
     ) -> None:
         await api_keys.delete(principal_of(request).user, key_id)
 
-    @post("/{key_id:str}/regenerate", status_code=200, summary="Replace a key's secret; the old one stops working")
+    @post(
+        "/{key_id:str}/regenerate",
+        status_code=200,
+        summary="Replace a key's secret; the old one stops working",
+        opt={PROBLEMS: {**NO_SUCH_KEY, 409: ("concurrent_update",)}},
+    )
     async def regenerate(
         self, request: Request[Any, Any, Any], key_id: FromPath[str], api_keys: NamedDependency[ApiKeyService]
     ) -> NewApiKeyResponse:

@@ -60,4 +60,39 @@ def requires_role(*roles: Role) -> Any:
         if principal_of(connection).user.role not in allowed:
             raise Forbidden("Your role does not allow this.", code="insufficient_role")
 
+    guard.__name__ = guard.__qualname__ = f"requires_role({', '.join(sorted(allowed))})"
+    _ROLE_GUARDS.add(guard)
     return guard
+
+
+_ROLE_GUARDS: set[Any] = set()
+
+
+def callers_of(handler: BaseRouteHandler) -> frozenset[Via] | None:
+    """Who a route's guards let in (what its OpenAPI operation declares as security), or None for a
+    route without guards, open to anyone. The guards above are the only ones that admit callers."""
+    callers: frozenset[Via] | None = None
+    for guard in handler.resolve_guards():
+        if guard is requires_account:
+            admitted = {Via.SESSION, Via.SECRET_KEY}
+            if handler.opt.get(ALLOW_PUBLISHABLE):
+                admitted.add(Via.PUBLISHABLE_KEY)
+        elif guard is requires_session or guard in _ROLE_GUARDS:
+            admitted = {Via.SESSION}
+        else:
+            continue
+        callers = frozenset(admitted) if callers is None else callers & admitted
+    return callers
+
+
+def refusals_of(handler: BaseRouteHandler) -> tuple[str, ...]:
+    """The 403 codes a route's guards can answer (with `principal_of`'s CSRF check)."""
+    codes: list[str] = []
+    for guard in handler.resolve_guards():
+        if guard is requires_account and not handler.opt.get(ALLOW_PUBLISHABLE):
+            codes.append("publishable_key_not_allowed")
+        elif guard is requires_session:
+            codes.append("user_session_required")
+        elif guard in _ROLE_GUARDS:
+            codes += ["user_session_required", "insufficient_role"]
+    return ("csrf_failed", *dict.fromkeys(codes)) if handler.resolve_guards() else ()

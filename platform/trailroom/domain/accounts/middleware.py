@@ -22,7 +22,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 
-from trailroom.core.asgi import add_headers, raw_headers
+from trailroom.core.asgi import add_headers, is_platform_path, raw_headers
 from trailroom.core.errors import Forbidden, Unauthenticated
 from trailroom.core.ratelimit import Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
@@ -58,7 +58,7 @@ def _cookies(header: str | None) -> dict[str, str]:
 
 class AuthenticationMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/static/", "^/schema", "^/healthz$", "^/readyz$")
+    should_bypass_for_scope = staticmethod(is_platform_path)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         state = scope["app"].state

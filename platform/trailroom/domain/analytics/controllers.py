@@ -13,6 +13,7 @@ from litestar.params import QueryParameter
 
 from trailroom.domain.accounts.guards import principal_of, requires_account
 from trailroom.domain.analytics.services import AnalyticsService, Period, period
+from trailroom.server.contract import PROBLEMS
 
 
 class UsagePoint(msgspec.Struct):
@@ -80,13 +81,17 @@ Granularity = Annotated[str, QueryParameter(max_length=5)]
 TimeZone = Annotated[str, QueryParameter(max_length=64)]
 
 
+# `from` before `to`, at most 400 days, between 1970 and 9000; an IANA time zone (see the service).
+RANGE_PROBLEMS = {422: ("invalid_range", "invalid_timezone")}
+
+
 class AnalyticsController(Controller):
     path = "/api/v1/analytics"
     tags = ["Analytics"]
     guards = [requires_account]
     dependencies = {"analytics": Provide(provide_analytics, sync_to_thread=False)}
 
-    @get("/usage", summary="Calls, errors, latency and credits per day, week or month")
+    @get("/usage", summary="Calls, errors, latency and credits per day, week or month", opt={PROBLEMS: RANGE_PROBLEMS})
     async def usage(
         self,
         request: Request[Any, Any, Any],
@@ -100,7 +105,11 @@ class AnalyticsController(Controller):
         rows = await analytics.usage(principal_of(request).user_id, p)
         return UsageSeries(range=Range.of(p), data=[UsagePoint(**r) for r in rows])
 
-    @get("/credits", summary="Credits used, refunded, bought and granted per period (from the ledger)")
+    @get(
+        "/credits",
+        summary="Credits used, refunded, bought and granted per period (from the ledger)",
+        opt={PROBLEMS: RANGE_PROBLEMS},
+    )
     async def credits(
         self,
         request: Request[Any, Any, Any],
@@ -114,7 +123,7 @@ class AnalyticsController(Controller):
         rows = await analytics.credits(principal_of(request).user_id, p)
         return CreditsSeries(range=Range.of(p), data=[CreditsPoint(**r) for r in rows])
 
-    @get("/endpoints", summary="Calls, error rate and latency per endpoint")
+    @get("/endpoints", summary="Calls, error rate and latency per endpoint", opt={PROBLEMS: RANGE_PROBLEMS})
     async def endpoints(
         self,
         request: Request[Any, Any, Any],

@@ -8,6 +8,7 @@ from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from trailroom.core.asgi import is_platform_path
 from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.accounts.principal import Principal
 from trailroom.domain.analytics.recorder import Call
@@ -19,7 +20,7 @@ CREDITS_USED = "credits_used"
 
 class UsageMiddleware(ASGIMiddleware):
     scopes = (ScopeType.HTTP,)
-    exclude_path_pattern = ("^/static/", "^/schema", "^/healthz$", "^/readyz$")
+    should_bypass_for_scope = staticmethod(is_platform_path)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if not scope["path"].startswith(API_PREFIX):  # web pages a signed-in user opens are not API calls

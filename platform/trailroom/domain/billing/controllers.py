@@ -17,6 +17,7 @@ from trailroom.domain.billing.pricing import (
     Quote,
     quote,
 )
+from trailroom.server.contract import PROBLEMS
 
 
 class QuoteResponse(msgspec.Struct):
@@ -64,7 +65,11 @@ class PricingController(Controller):
             fixed_plan=QuoteResponse.of(fixed),
         )
 
-    @get("/calculate", summary="What a purchase of `credits` costs, with its discount")
+    @get(
+        "/calculate",
+        summary="What a purchase of `credits` costs, with its discount",
+        opt={PROBLEMS: {422: ("credits_out_of_range",)}},
+    )
     async def calculate(
         self, settings: NamedDependency[Settings], credits: Annotated[int, QueryParameter()]
     ) -> QuoteResponse:

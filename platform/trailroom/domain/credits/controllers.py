@@ -12,6 +12,7 @@ from litestar.params import QueryParameter
 from trailroom.domain.accounts.guards import principal_of, requires_account
 from trailroom.domain.credits.schemas import CreditsResponse, TransactionList, TransactionResponse
 from trailroom.domain.credits.services import CreditService
+from trailroom.server.contract import PROBLEMS
 
 
 def provide_credits(state: State) -> CreditService:
@@ -33,7 +34,11 @@ class CreditsController(Controller):
         costs = (await credits.config.current()).credit_costs
         return CreditsResponse.of(credits.balance_of(user), costs)
 
-    @get("/transactions", summary="The ledger: every credit movement, newest first")
+    @get(
+        "/transactions",
+        summary="The ledger: every credit movement, newest first",
+        opt={PROBLEMS: {422: ("invalid_cursor",)}},
+    )
     async def transactions(
         self,
         request: Request[Any, Any, Any],

@@ -16,6 +16,10 @@ from trailroom.domain.accounts.guards import principal_of, requires_role
 from trailroom.domain.accounts.models import Role
 from trailroom.domain.prompts.models import PromptTemplate
 from trailroom.domain.prompts.services import MAX_PROMPT_CHARS, PromptService
+from trailroom.server.contract import PROBLEMS
+
+PROMPT_INPUT = ("invalid_mode", "invalid_prompt")
+NO_SUCH_PROMPT = {404: ("prompt_not_found",)}
 
 
 class PromptIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -72,13 +76,18 @@ class PromptAdminController(Controller):
     guards = [requires_role(Role.SUPER_ADMIN)]
     dependencies = {"prompts": Provide(provide_prompts, sync_to_thread=False)}
 
-    @get("/", summary="Prompt versions, by mode, newest first")
+    @get("/", summary="Prompt versions, by mode, newest first", opt={PROBLEMS: {422: ("invalid_mode",)}})
     async def list_prompts(
         self, prompts: NamedDependency[PromptService], mode: Annotated[str | None, QueryParameter(max_length=10)] = None
     ) -> PromptList:
         return PromptList(data=[PromptOut.of(p) for p in await prompts.list(mode)])
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Add a prompt version for a mode")
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Add a prompt version for a mode",
+        opt={PROBLEMS: {409: ("concurrent_update",), 422: PROMPT_INPUT}},
+    )
     async def create(
         self, request: Request[Any, Any, Any], data: JSONBody[PromptIn], prompts: NamedDependency[PromptService]
     ) -> PromptOut:
@@ -87,7 +96,11 @@ class PromptAdminController(Controller):
         )
         return PromptOut.of(prompt)
 
-    @put("/{prompt_id:str}", summary="Edit: saves the text as the mode's next version")
+    @put(
+        "/{prompt_id:str}",
+        summary="Edit: saves the text as the mode's next version",
+        opt={PROBLEMS: {**NO_SUCH_PROMPT, 409: ("concurrent_update",), 422: PROMPT_INPUT}},
+    )
     async def edit(
         self,
         request: Request[Any, Any, Any],
@@ -101,10 +114,20 @@ class PromptAdminController(Controller):
         )
         return PromptOut.of(prompt)
 
-    @post("/{prompt_id:str}/activate", status_code=200, summary="Make this version the active one")
+    @post(
+        "/{prompt_id:str}/activate",
+        status_code=200,
+        summary="Make this version the active one",
+        opt={PROBLEMS: NO_SUCH_PROMPT},
+    )
     async def activate(self, prompt_id: FromPath[str], prompts: NamedDependency[PromptService]) -> PromptOut:
         return PromptOut.of(await prompts.activate(prompt_id))
 
-    @post("/{prompt_id:str}/rollback", status_code=200, summary="Roll back: make this earlier version active again")
+    @post(
+        "/{prompt_id:str}/rollback",
+        status_code=200,
+        summary="Roll back: make this earlier version active again",
+        opt={PROBLEMS: NO_SUCH_PROMPT},
+    )
     async def rollback(self, prompt_id: FromPath[str], prompts: NamedDependency[PromptService]) -> PromptOut:
         return PromptOut.of(await prompts.activate(prompt_id))

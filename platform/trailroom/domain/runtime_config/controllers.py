@@ -16,6 +16,7 @@ from trailroom.domain.accounts.models import Role
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.domain.runtime_config.services import RuntimeConfigService
 from trailroom.engines.registry import registered_engines
+from trailroom.server.contract import PROBLEMS
 
 
 class RuntimeConfigOut(msgspec.Struct):
@@ -82,7 +83,11 @@ class AISettingsController(Controller):
     async def show(self, runtime_config: NamedDependency[RuntimeConfigService]) -> RuntimeConfigOut:
         return RuntimeConfigOut.of(await runtime_config.current())
 
-    @put("/", summary="Change some of them (read at run time by the API and the workers)")
+    @put(
+        "/",
+        summary="Change some of them (read at run time by the API and the workers)",
+        opt={PROBLEMS: {422: ("invalid_setting",)}},
+    )
     async def change(
         self,
         request: Request[Any, Any, Any],

@@ -41,11 +41,33 @@ from trailroom.domain.tryon.services import (
     TryOnOptions,
     TryOnService,
 )
+from trailroom.server.contract import PROBLEMS, READ_BODY, ReadBody
 from trailroom.server.request_body import BODY_MEDIA_TYPES, JSON, MULTIPART
 
 MAX_BODY = 48 * 1024 * 1024  # three images of 10 MiB as base64, with room for the rest
 SSE_MAX_S = 600
 OPTION_FIELDS = ("samples", "seed", "output_format", "quality", "garment_photo_type")
+IMAGE_FIELDS = ("person_image", "garment_image", "bottom_image")
+# The problems of the try-on routes beyond those their shape implies (see server/contract.py).
+IMAGE_PROBLEMS = (
+    "missing_image",
+    "image_not_decodable",
+    "image_too_large",
+    "image_too_small",
+    "unsupported_image_type",
+    "invalid_image_url",
+    "image_url_forbidden",
+    "image_url_unreachable",
+)
+OPTION_PROBLEMS = ("invalid_option", "invalid_mode", "idempotency_key_reused", "invalid_shopper_id")
+CREATE_PROBLEMS = {
+    402: ("out_of_credits",),
+    403: ("full_mode_requires_paid_plan",),
+    422: (*OPTION_PROBLEMS, *IMAGE_PROBLEMS),
+    429: ("concurrency_limited", "shopper_limit_reached"),
+}
+BATCH_PROBLEMS = {**CREATE_PROBLEMS, 422: (*CREATE_PROBLEMS[422], "invalid_batch")}
+NO_SUCH_TRYON = {404: ("tryon_not_found",)}
 # What a publishable key reads its shopper's job with (ignored for sessions and secret keys).
 ShopperIdHeader = Annotated[str | None, HeaderParameter(name="X-Shopper-ID", max_length=128)]
 ClientSecretHeader = Annotated[str | None, HeaderParameter(name="X-Client-Secret", max_length=128)]
@@ -107,7 +129,7 @@ async def _form_request(request: Request[Any, Any, Any]) -> tuple[dict[str, Any]
     images: dict[str, bytes | str] = {}
     fields: dict[str, Any] = {}
     for name, value in form.multi_items():
-        if name in ("person_image", "garment_image", "bottom_image"):
+        if name in IMAGE_FIELDS:
             images[name] = await value.read() if isinstance(value, UploadFile) else str(value)
         elif isinstance(value, UploadFile):
             raise InvalidInput(f"{name} must be a plain field, not a file.", code="invalid_option", field=name)
@@ -167,7 +189,12 @@ class TryOnController(Controller):
             "With a publishable key, `X-Shopper-ID` must be an id from `POST /api/v1/shoppers`, and the answer "
             "carries the job's `client_secret`: only that shopper reads the job, with it in `X-Client-Secret`."
         ),
-        opt={ALLOW_PUBLISHABLE: True, BODY_MEDIA_TYPES: (MULTIPART, JSON)},
+        opt={
+            ALLOW_PUBLISHABLE: True,
+            BODY_MEDIA_TYPES: (MULTIPART, JSON),
+            READ_BODY: ReadBody(TryOnRequest, file_fields=IMAGE_FIELDS),
+            PROBLEMS: CREATE_PROBLEMS,
+        },
         request_max_body_size=MAX_BODY,
     )
     async def create(
@@ -204,7 +231,7 @@ class TryOnController(Controller):
         "/batch",
         status_code=HTTP_202_ACCEPTED,
         summary="Start many try-ons at once (all or none charged)",
-        opt={BODY_MEDIA_TYPES: (JSON,)},
+        opt={BODY_MEDIA_TYPES: (JSON,), READ_BODY: ReadBody(BatchRequest), PROBLEMS: BATCH_PROBLEMS},
         request_max_body_size=MAX_BODY * 4,
     )
     async def batch(self, request: Request[Any, Any, Any], tryon: NamedDependency[TryOnService]) -> BatchResponse:
@@ -227,7 +254,11 @@ class TryOnController(Controller):
         request.state[CREDITS_USED] = sum(job.credits_charged for job in jobs)
         return BatchResponse(batch_id=jobs[0].batch_id, jobs=[self._respond(tryon, job) for job in jobs])
 
-    @get("/history", summary="Past try-ons, newest first, with filters")
+    @get(
+        "/history",
+        summary="Past try-ons, newest first, with filters",
+        opt={PROBLEMS: {422: ("invalid_filter", "invalid_cursor")}},
+    )
     async def history(
         self,
         request: Request[Any, Any, Any],
@@ -256,14 +287,18 @@ class TryOnController(Controller):
     @get(
         "/{job_id:str}",
         summary="A try-on's status (and signed result URLs once completed)",
-        opt={ALLOW_PUBLISHABLE: True},
+        opt={ALLOW_PUBLISHABLE: True, PROBLEMS: NO_SUCH_TRYON},
     )
     async def status(
         self, job_id: FromPath[str], tryon: NamedDependency[TryOnService], reader: NamedDependency[JobReader]
     ) -> TryOnJobResponse:
         return self._respond(tryon, await tryon.get_for(reader, job_id))
 
-    @get("/{job_id:str}/base64", summary="The result images as base64")
+    @get(
+        "/{job_id:str}/base64",
+        summary="The result images as base64",
+        opt={PROBLEMS: {404: ("tryon_not_found", "results_gone"), 409: ("tryon_not_completed",)}},
+    )
     async def base64_result(
         self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
     ) -> Base64Response:
@@ -280,7 +315,7 @@ class TryOnController(Controller):
     @get(
         "/{job_id:str}/events",
         summary="Server-sent events: the try-on's status until it ends",
-        opt={ALLOW_PUBLISHABLE: True},
+        opt={ALLOW_PUBLISHABLE: True, PROBLEMS: NO_SUCH_TRYON},
     )
     async def events(
         self, job_id: FromPath[str], tryon: NamedDependency[TryOnService], reader: NamedDependency[JobReader]
@@ -312,13 +347,23 @@ class TryOnController(Controller):
 
         return ServerSentEvent(stream(), headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
-    @post("/{job_id:str}/cancel", status_code=200, summary="Cancel a queued try-on (credits are returned)")
+    @post(
+        "/{job_id:str}/cancel",
+        status_code=200,
+        summary="Cancel a queued try-on (credits are returned)",
+        opt={PROBLEMS: {**NO_SUCH_TRYON, 409: ("tryon_not_cancelable",)}},
+    )
     async def cancel(
         self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
     ) -> TryOnJobResponse:
         return self._respond(tryon, await tryon.cancel(principal_of(request).user_id, job_id))
 
-    @delete("/{job_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete a try-on and its images")
+    @delete(
+        "/{job_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete a try-on and its images",
+        opt={PROBLEMS: {**NO_SUCH_TRYON, 409: ("tryon_in_progress",)}},
+    )
     async def remove(
         self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
     ) -> None:
@@ -332,7 +377,11 @@ class TryOnResultController(Controller):
     tags = ["Try-on"]
     dependencies = {"tryon": Provide(provide_tryon, sync_to_thread=False)}
 
-    @get("/{job_id:str}/result/{index:int}", summary="A result image (signed, expiring URL)")
+    @get(
+        "/{job_id:str}/result/{index:int}",
+        summary="A result image (signed, expiring URL)",
+        opt={PROBLEMS: {403: ("invalid_result_link",), 404: ("results_gone",)}},
+    )
     async def result(
         self,
         job_id: FromPath[str],
@@ -363,7 +412,10 @@ class ShopperController(Controller):
             "The widget asks once per browser and key, keeps the id, and sends it as `X-Shopper-ID`. "
             "Ids are signed for the key; new ids per IP address and day are limited."
         ),
-        opt={ALLOW_PUBLISHABLE: True},
+        opt={
+            ALLOW_PUBLISHABLE: True,
+            PROBLEMS: {403: ("publishable_key_required",), 429: ("shopper_id_limit_reached",)},
+        },
     )
     async def issue(self, request: Request[Any, Any, Any], tryon: NamedDependency[TryOnService]) -> ShopperIdResponse:
         ip = request.client.host if request.client else None

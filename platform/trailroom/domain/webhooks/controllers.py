@@ -1,4 +1,5 @@
-"""HTTP endpoints of webhooks: /api/v1/webhooks. Managing endpoints needs a signed-in user, like API keys."""
+"""HTTP endpoints of webhooks: /api/v1/webhooks. A signed-in user or a secret key manages the account's
+endpoints (a shop's backend registers its own); publishable keys never."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
-from trailroom.domain.accounts.guards import principal_of, requires_session
+from trailroom.domain.accounts.guards import principal_of, requires_account
 from trailroom.domain.webhooks.schemas import (
     CreateWebhookRequest,
     DeliveryList,
@@ -22,6 +23,10 @@ from trailroom.domain.webhooks.schemas import (
     WebhookResponse,
 )
 from trailroom.domain.webhooks.services import WebhookService
+from trailroom.server.contract import PROBLEMS
+
+URL_PROBLEMS = ("invalid_webhook_url", "webhook_url_forbidden", "webhook_url_unresolvable", "invalid_event_types")
+NO_SUCH_WEBHOOK = {404: ("webhook_not_found",)}
 
 
 def provide_webhooks(state: State) -> WebhookService:
@@ -38,10 +43,15 @@ def _account(request: Request[Any, Any, Any]) -> PydanticObjectId:
 class WebhookController(Controller):
     path = "/api/v1/webhooks"
     tags = ["Webhooks"]
-    guards = [requires_session]
+    guards = [requires_account]
     dependencies = {"webhooks": Provide(provide_webhooks, sync_to_thread=False)}
 
-    @post("/", status_code=HTTP_201_CREATED, summary="Register an endpoint; its signing secret is shown only here")
+    @post(
+        "/",
+        status_code=HTTP_201_CREATED,
+        summary="Register an endpoint; its signing secret is shown only here",
+        opt={PROBLEMS: {409: ("too_many_webhooks",), 422: URL_PROBLEMS}},
+    )
     async def create_webhook(
         self,
         request: Request[Any, Any, Any],
@@ -59,7 +69,11 @@ class WebhookController(Controller):
     ) -> WebhookList:
         return WebhookList(data=[WebhookResponse.of(e) for e in await webhooks.list_for(_account(request))])
 
-    @put("/{webhook_id:str}", summary="Change an endpoint's URL, events, description or enabled flag")
+    @put(
+        "/{webhook_id:str}",
+        summary="Change an endpoint's URL, events, description or enabled flag",
+        opt={PROBLEMS: {**NO_SUCH_WEBHOOK, 422: URL_PROBLEMS}},
+    )
     async def update_webhook(
         self,
         request: Request[Any, Any, Any],
@@ -77,19 +91,33 @@ class WebhookController(Controller):
         )
         return WebhookResponse.of(endpoint)
 
-    @delete("/{webhook_id:str}", status_code=HTTP_204_NO_CONTENT, summary="Delete an endpoint; nothing more is sent")
+    @delete(
+        "/{webhook_id:str}",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Delete an endpoint; nothing more is sent",
+        opt={PROBLEMS: NO_SUCH_WEBHOOK},
+    )
     async def delete_webhook(
         self, request: Request[Any, Any, Any], webhook_id: FromPath[str], webhooks: NamedDependency[WebhookService]
     ) -> None:
         await webhooks.delete(_account(request), webhook_id)
 
-    @post("/{webhook_id:str}/rotate-secret", status_code=200, summary="A new signing secret; the old one stops at once")
+    @post(
+        "/{webhook_id:str}/rotate-secret",
+        status_code=200,
+        summary="A new signing secret; the old one stops at once",
+        opt={PROBLEMS: {**NO_SUCH_WEBHOOK, 409: ("concurrent_update",)}},
+    )
     async def rotate_secret(
         self, request: Request[Any, Any, Any], webhook_id: FromPath[str], webhooks: NamedDependency[WebhookService]
     ) -> NewWebhookResponse:
         return NewWebhookResponse.of_new(await webhooks.rotate_secret(_account(request), webhook_id))
 
-    @get("/{webhook_id:str}/deliveries", summary="The endpoint's deliveries and their attempts, newest first")
+    @get(
+        "/{webhook_id:str}/deliveries",
+        summary="The endpoint's deliveries and their attempts, newest first",
+        opt={PROBLEMS: {**NO_SUCH_WEBHOOK, 422: ("invalid_cursor",)}},
+    )
     async def deliveries(
         self,
         request: Request[Any, Any, Any],
@@ -101,7 +129,12 @@ class WebhookController(Controller):
         page = await webhooks.deliveries(_account(request), webhook_id, cursor=cursor, limit=limit)
         return DeliveryList(data=[DeliveryResponse.of(d) for d in page.items], next_cursor=page.next_cursor)
 
-    @post("/{webhook_id:str}/test", status_code=200, summary="Send a `webhook.test` event now and answer its delivery")
+    @post(
+        "/{webhook_id:str}/test",
+        status_code=200,
+        summary="Send a `webhook.test` event now and answer its delivery",
+        opt={PROBLEMS: NO_SUCH_WEBHOOK},
+    )
     async def send_test(
         self, request: Request[Any, Any, Any], webhook_id: FromPath[str], webhooks: NamedDependency[WebhookService]
     ) -> DeliveryResponse:
