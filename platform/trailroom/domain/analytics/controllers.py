@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from trailroom.domain.accounts.guards import principal_of, requires_account
-from trailroom.domain.analytics.services import AnalyticsService, Period, period
+from trailroom.domain.analytics.services import GRANULARITIES, AnalyticsService, Period, period
 from trailroom.server.contract import PROBLEMS
 
 
@@ -77,7 +77,7 @@ def provide_analytics(state: State) -> AnalyticsService:
 
 Start = Annotated[datetime | None, QueryParameter(name="from")]
 End = Annotated[datetime | None, QueryParameter(name="to")]
-Granularity = Annotated[str, QueryParameter(max_length=5)]
+Granularity = Annotated[str, QueryParameter(max_length=5, schema_extra={"enum": list(GRANULARITIES)})]
 TimeZone = Annotated[str, QueryParameter(max_length=64)]
 
 

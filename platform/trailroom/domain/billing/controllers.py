@@ -71,6 +71,11 @@ class PricingController(Controller):
         opt={PROBLEMS: {422: ("credits_out_of_range",)}},
     )
     async def calculate(
-        self, settings: NamedDependency[Settings], credits: Annotated[int, QueryParameter()]
+        self,
+        settings: NamedDependency[Settings],
+        # The range is the pricing rule's (422 credits_out_of_range); `schema_extra` states it in the document.
+        credits: Annotated[
+            int, QueryParameter(schema_extra={"minimum": MIN_CUSTOM_CREDITS, "maximum": MAX_CUSTOM_CREDITS})
+        ],
     ) -> QuoteResponse:
         return QuoteResponse.of(quote(credits, unit_price=settings.credit_unit_price, currency=settings.currency))

@@ -34,6 +34,7 @@ from trailroom.domain.tryon.schemas import (
     TryOnRequest,
 )
 from trailroom.domain.tryon.services import (
+    MODES,
     STATUS_CHANNEL,
     HistoryFilter,
     JobReader,
@@ -263,14 +264,17 @@ class TryOnController(Controller):
         self,
         request: Request[Any, Any, Any],
         tryon: NamedDependency[TryOnService],
-        mode: Annotated[str | None, QueryParameter(max_length=10)] = None,
-        status: Annotated[str | None, QueryParameter(max_length=12)] = None,
+        # The rules are checked below (422 invalid_filter); `schema_extra` states them in the document.
+        mode: Annotated[str | None, QueryParameter(max_length=10, schema_extra={"enum": list(MODES)})] = None,
+        status: Annotated[
+            str | None, QueryParameter(max_length=12, schema_extra={"enum": [s.value for s in JobStatus]})
+        ] = None,
         since: Annotated[datetime | None, QueryParameter()] = None,
         until: Annotated[datetime | None, QueryParameter()] = None,
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> HistoryResponse:
-        if mode is not None and mode not in ("top", "bottom", "dress", "full"):
+        if mode is not None and mode not in MODES:
             raise InvalidInput("mode must be top, bottom, dress or full", code="invalid_filter", field="mode")
         if status is not None and status not in {s.value for s in JobStatus}:
             raise InvalidInput("status is not a job status", code="invalid_filter", field="status")
