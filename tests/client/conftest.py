@@ -15,7 +15,7 @@ from tests.tryon.conftest import garment_png, person_png, receiver, scripted, us
 class Merchant:
     account: Account
     secret_key: str  # tr_sk_… for the try-on and credits routes
-    access_token: str  # a signed-in user's token, for webhook management
+    access_token: str  # a signed-in user's token, for the account pages
 
 
 @pytest.fixture

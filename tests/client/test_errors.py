@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
 from litestar import Litestar, Request, Response, get, post
 
 from tests.client.conftest import Merchant
 from tests.conftest import serve
+from tests.helpers import new_key
 from trailroom.embedded.process import free_port
 from trailroom_client import (
     APIConnectionError,
@@ -106,15 +108,24 @@ async def test_unknown_job_is_not_found_with_the_request_id(base_url: str, merch
     assert isinstance(caught.value, TrailRoomError)
 
 
-async def test_wrong_key_and_api_key_on_session_routes(base_url: str, merchant: Merchant) -> None:
+async def test_wrong_key_and_a_publishable_key_on_secret_routes(
+    base_url: str, merchant: Merchant, client: httpx.AsyncClient
+) -> None:
     async with AsyncTrailRoom(api_key="tr_sk_not-a-real-key", base_url=base_url) as wrong:
         with pytest.raises(AuthenticationError) as unauthenticated:
             await wrong.get_credits()
     assert unauthenticated.value.status == 401
-    async with AsyncTrailRoom(api_key=merchant.secret_key, base_url=base_url) as trailroom:
+    publishable = await new_key(client, merchant.account, kind="publishable", origins=["https://shop.example"])
+    # As from a shop page (its allowed origin): the key is accepted, the route is not for it.
+    async with (
+        httpx.AsyncClient(headers={"Origin": "https://shop.example"}) as shop_page,
+        AsyncTrailRoom(api_key=publishable["key"], base_url=base_url, http_client=shop_page) as shopper_side,
+    ):
         with pytest.raises(PermissionDeniedError) as forbidden:
-            await trailroom.list_webhooks()
-        assert forbidden.value.code == "user_session_required"
+            await shopper_side.list_webhooks()
+        assert forbidden.value.code == "publishable_key_not_allowed"
+    async with AsyncTrailRoom(api_key=merchant.secret_key, base_url=base_url) as trailroom:
+        assert await trailroom.list_webhooks() == []  # a secret key manages its account's webhooks
         with pytest.raises(InvalidRequestError) as invalid:
             await trailroom.create_tryon("not base64 at all!", "nor this", samples=9)
         assert invalid.value.status in (400, 422)
