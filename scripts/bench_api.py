@@ -27,11 +27,11 @@ from pathlib import Path
 import httpx
 
 from trailroom.core.config import Settings
-from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.models import ApiKeyKind
 from trailroom.domain.services import open_services
 from trailroom.embedded.process import free_port
 from trailroom.embedded.services import start_mongo, start_redis
+from trailroom.resources import open_resources
 
 BARE_APP = """
 from litestar import Litestar, get

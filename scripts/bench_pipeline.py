@@ -27,11 +27,11 @@ from PIL import Image
 from saq import Job
 
 from trailroom.core.config import Settings
-from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.models import User
 from trailroom.domain.credits.models import TransactionKind
 from trailroom.embedded.process import free_port
 from trailroom.embedded.services import start_mongo, start_redis
+from trailroom.resources import open_resources
 from trailroom.server.app import create_app
 from trailroom.worker.main import TrailRoomWorker
 

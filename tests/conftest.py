@@ -19,10 +19,10 @@ from litestar import Litestar
 
 from trailroom.cli import uvicorn_options
 from trailroom.core.config import Settings
-from trailroom.core.resources import Resources
 from trailroom.domain.services import Services
 from trailroom.embedded.process import free_port
 from trailroom.embedded.services import EmbeddedMongo, EmbeddedRedis, start_mongo, start_redis
+from trailroom.resources import Resources
 from trailroom.server.app import create_app
 from trailroom.worker.main import build_workers
 

@@ -9,7 +9,7 @@ import httpx
 
 from trailroom.core.config import Settings
 from trailroom.core.ratelimit import Limit, RateLimiter
-from trailroom.core.resources import Resources
+from trailroom.resources import Resources
 
 PASSWORD = "Fitting-Room-42"
 

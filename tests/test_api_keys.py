@@ -10,12 +10,12 @@ import pytest
 from trailroom.core.config import Settings
 from trailroom.core.errors import Unauthenticated
 from trailroom.core.ratelimit import LeasedRateLimiter, Limit, RateLimiter
-from trailroom.core.resources import Resources
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
 from trailroom.domain.accounts.models import ApiKey, User
 from trailroom.domain.accounts.security import sha256_hex
 from trailroom.domain.accounts.services import ApiKeyService
 from trailroom.domain.services import Services
+from trailroom.resources import Resources
 
 from .helpers import after_draining_key, new_key, signed_up
 

@@ -9,9 +9,9 @@ import httpx
 import pytest
 from saq import Job
 
-from trailroom.core.resources import Resources
 from trailroom.domain.services import Services
 from trailroom.domain.system.heartbeat import HEARTBEAT_KEY
+from trailroom.resources import Resources
 from trailroom.worker.queues import DEFAULT_QUEUE
 
 from .conftest import running_workers

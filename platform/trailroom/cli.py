@@ -168,8 +168,8 @@ def create_user(email: str, name: str, role: str, password: str) -> None:
     check_password_rules(password, email=email, name=name)
 
     async def create() -> str:
-        from trailroom.core.resources import open_resources
         from trailroom.domain.services import open_services
+        from trailroom.resources import open_resources
 
         async with open_resources(settings) as resources, open_services(resources) as services:
             user = await services.accounts.create_user(

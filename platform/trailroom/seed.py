@@ -15,10 +15,10 @@ from typing import Any
 
 from trailroom.core.config import Settings
 from trailroom.core.errors import TrailRoomError
-from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.models import ApiKey, ApiKeyKind, User
 from trailroom.domain.credits.models import TransactionKind
 from trailroom.domain.services import Services, open_services
+from trailroom.resources import open_resources
 
 DEMO_NAME = "Demo Merchant"
 DEMO_KEY_NAME = "Demo secret key"

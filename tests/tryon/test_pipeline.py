@@ -19,7 +19,7 @@ from tests.fakes.engines import ScriptedEngine
 from tests.helpers import Account, new_key, signed_up
 from tests.test_credits import assert_ledger_matches
 from tests.tryon.conftest import fund, small_png
-from trailroom.domain.accounts.models import utcnow
+from trailroom.core.clock import utcnow
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.events.models import TRYON_COMPLETED, TRYON_FAILED, DomainEvent
 from trailroom.domain.services import Services

@@ -10,10 +10,10 @@ import pytest
 
 from tests.helpers import Account, after_draining_key, new_key
 from trailroom.core.config import Settings
-from trailroom.core.resources import Resources
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
+from trailroom.resources import Resources
 
 from .conftest import fund, small_png
 

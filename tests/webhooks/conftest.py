@@ -17,10 +17,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath
 
 from tests.conftest import serve
+from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
-from trailroom.core.resources import Resources
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
-from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.events.models import DomainEvent
 from trailroom.domain.registry import document_models
 from trailroom.domain.services import Services
@@ -28,6 +27,7 @@ from trailroom.domain.webhooks.controllers import WebhookController
 from trailroom.domain.webhooks.models import WebhookDelivery, WebhookEndpoint
 from trailroom.domain.webhooks.services import WebhookService
 from trailroom.embedded.process import free_port
+from trailroom.resources import Resources
 from trailroom.server.problems import EXCEPTION_HANDLERS
 
 

@@ -13,8 +13,8 @@ import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from tests.webhooks.conftest import Received, Receiver, new_account, record_events, strict_settings
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput, NotFound
-from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.events.models import CREDITS_LOW, TRYON_COMPLETED, TRYON_FAILED, DomainEvent
 from trailroom.domain.services import Services
 from trailroom.domain.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint

@@ -15,7 +15,6 @@ import httpx
 
 from trailroom.core.blobs import LocalBlobStore
 from trailroom.core.ratelimit import RateLimiter
-from trailroom.core.resources import Resources
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.security import AccessTokens
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
@@ -26,6 +25,7 @@ from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
 from trailroom.domain.tryon.services import TryOnService
 from trailroom.domain.webhooks.services import WebhookService
+from trailroom.resources import Resources
 
 
 @dataclass

@@ -17,7 +17,6 @@ from litestar.types import Receive, Scope, Send
 
 from trailroom.core.config import Settings, get_settings
 from trailroom.core.logging import configure_logging
-from trailroom.core.resources import Resources, open_resources
 from trailroom.domain.accounts.controllers import ApiKeyController, AuthController
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
 from trailroom.domain.analytics.controllers import AnalyticsController
@@ -30,6 +29,7 @@ from trailroom.domain.services import open_services
 from trailroom.domain.system.controllers import HealthController
 from trailroom.domain.tryon.controllers import ShopperController, TryOnController, TryOnResultController
 from trailroom.domain.webhooks.controllers import WebhookController
+from trailroom.resources import Resources, open_resources
 from trailroom.server.allow import AllowMiddleware
 from trailroom.server.contract import document_contract
 from trailroom.server.openapi import openapi_config

@@ -13,13 +13,13 @@ from saq import CronJob, Worker
 
 from trailroom.core.config import Settings
 from trailroom.core.logging import get_logger
-from trailroom.core.resources import open_resources
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
 from trailroom.domain.credits.jobs import grant_daily_credits
 from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
 from trailroom.domain.tryon.jobs import purge_expired_results, run_tryon, sweep_tryon_jobs
 from trailroom.domain.webhooks.jobs import deliver_due_webhooks, deliver_webhook_endpoint, dispatch_webhook_events
+from trailroom.resources import open_resources
 from trailroom.worker.backends import BACKEND_UNAVAILABLE, BackendWatch, DropOutageTracebacks
 from trailroom.worker.queues import DEFAULT_QUEUE, QUEUE_NAMES, TRYON_QUEUE
 

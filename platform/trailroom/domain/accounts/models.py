@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 import pymongo
@@ -10,9 +10,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import IndexModel
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+from trailroom.core.clock import utcnow
 
 
 class Role(StrEnum):

@@ -20,6 +20,7 @@ from typing import Any
 import bcrypt
 import jwt
 
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput, Unauthenticated
 
 BCRYPT_COST = 12
@@ -124,7 +125,7 @@ class AccessTokens:
     def issue(
         self, user_id: str, role: str, *, session_id: str, epoch: int, now: datetime | None = None
     ) -> tuple[str, datetime]:
-        issued = now or datetime.now(UTC)
+        issued = now or utcnow()
         expires = issued + self.ttl
         claims: dict[str, Any] = {
             "sub": user_id,

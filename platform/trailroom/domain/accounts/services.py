@@ -36,6 +36,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from redis.asyncio import Redis
 
+from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from trailroom.core.ids import parse_object_id
@@ -51,7 +52,6 @@ from trailroom.domain.accounts.models import (
     SecurityNotice,
     User,
     UserStatus,
-    utcnow,
 )
 from trailroom.domain.accounts.security import (
     AccessTokens,

@@ -9,7 +9,7 @@ from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from trailroom.core.asgi import is_platform_path
-from trailroom.domain.accounts.models import utcnow
+from trailroom.core.clock import utcnow
 from trailroom.domain.accounts.principal import Principal
 from trailroom.domain.analytics.recorder import Call
 

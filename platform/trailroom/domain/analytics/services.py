@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from beanie import PydanticObjectId
 
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput
 from trailroom.domain.analytics.models import UsageHourly
 from trailroom.domain.credits.models import CreditTransaction
@@ -48,7 +49,7 @@ def period(
             f"Unknown time zone {tz!r}; use an IANA name like Europe/Berlin.", code="invalid_timezone", field="tz"
         ) from exc
     try:
-        end = (_aware(end, zone) if end else (now or datetime.now(UTC))).astimezone(UTC)
+        end = (_aware(end, zone) if end else (now or utcnow())).astimezone(UTC)
         start = (_aware(start, zone) if start else end - DEFAULT_SPAN[granularity]).astimezone(UTC)
     except OverflowError:  # a date at the edge of datetime's range (year 1 or 9999)
         start = end = datetime.min.replace(tzinfo=UTC)

@@ -10,7 +10,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import Field
 from pymongo import IndexModel
 
-from trailroom.domain.accounts.models import utcnow
+from trailroom.core.clock import utcnow
 
 
 class TransactionKind(StrEnum):

@@ -23,6 +23,7 @@ from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput, NotFound, PaymentRequired
 from trailroom.core.logging import get_logger
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
@@ -36,11 +37,11 @@ log = get_logger("trailroom.credits")
 
 
 def utc_day(now: datetime | None = None) -> str:
-    return (now or datetime.now(UTC)).date().isoformat()
+    return (now or utcnow()).date().isoformat()
 
 
 def next_reset(now: datetime | None = None) -> datetime:
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     return datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
 
 

@@ -9,7 +9,7 @@ from beanie import Document
 from pydantic import Field
 from pymongo import IndexModel
 
-from trailroom.domain.accounts.models import utcnow
+from trailroom.core.clock import utcnow
 
 
 class PromptTemplate(Document):

@@ -14,10 +14,10 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import Conflict, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id
 from trailroom.core.transactions import in_transaction
-from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.prompts.models import PromptTemplate
 from trailroom.domain.runtime_config.services import MODES
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from beanie import Document
 from pydantic import Field
 
-from trailroom.domain.accounts.models import utcnow
+from trailroom.core.clock import utcnow
 
 DEFAULT_COSTS = {"top": 1, "bottom": 1, "dress": 1, "full": 2}
 

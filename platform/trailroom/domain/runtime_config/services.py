@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput
-from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.engines.registry import registered_engines
 

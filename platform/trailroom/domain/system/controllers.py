@@ -15,8 +15,8 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from trailroom.core.errors import ServiceUnavailable
 from trailroom.core.mongo import ping_mongo
 from trailroom.core.redis import ping_redis
-from trailroom.core.resources import Resources
 from trailroom.domain.system.heartbeat import heartbeat_age
+from trailroom.resources import Resources
 
 PROBE_TIMEOUT_S = 2.0
 

@@ -37,6 +37,7 @@ from saq import Queue
 from saq.job import Status as SaqStatus
 
 from trailroom.core.blobs import BlobStore
+from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from trailroom.core.ids import parse_object_id, random_object_id
@@ -44,9 +45,8 @@ from trailroom.core.logging import get_logger
 from trailroom.core.mongo import MONGO_UNAVAILABLE
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.redis import REDIS_UNAVAILABLE
-from trailroom.core.resources import Resources
 from trailroom.core.transactions import in_transaction
-from trailroom.domain.accounts.models import User, utcnow
+from trailroom.domain.accounts.models import User
 from trailroom.domain.accounts.principal import Principal, Via
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.events.models import TRYON_COMPLETED, TRYON_FAILED, DomainEvent
@@ -75,6 +75,7 @@ from trailroom.engines.base import (
     TryOnMode,
 )
 from trailroom.engines.registry import create_engine
+from trailroom.resources import Resources
 
 log = get_logger("trailroom.tryon")
 

@@ -10,10 +10,11 @@ The shopper id itself is issued by the platform (`shopper_ids.py`); new ids are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from redis.asyncio import Redis
 
+from trailroom.core.clock import utcnow
 from trailroom.core.errors import RateLimited
 
 _RESERVE = """
@@ -72,7 +73,7 @@ class ShopperLimiter:
 
     async def reserve(self, key_id: str, shopper: Shopper, caps: ShopperCaps) -> Reservation | None:
         """Count one try-on for the shopper, or raise RateLimited when a daily cap is reached."""
-        now = datetime.now(UTC)
+        now = utcnow()
         day = now.strftime("%Y%m%d")
         counted: list[tuple[str, int, str]] = []
         if shopper.shopper_id:
@@ -95,7 +96,7 @@ class ShopperLimiter:
 
     async def count_new_shopper(self, key_id: str, ip: str | None, cap: int) -> None:
         """Count one shopper id issued to this IP for the key today, or raise RateLimited at the cap."""
-        now = datetime.now(UTC)
+        now = utcnow()
         key = f"{self._prefix}{key_id}:{now.strftime('%Y%m%d')}:new:{ip or 'unknown'}"
         if int(await self._reserve(keys=[key], args=[cap, 25 * 3600])):
             raise RateLimited(

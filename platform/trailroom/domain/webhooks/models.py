@@ -13,7 +13,7 @@ from beanie import Document, PydanticObjectId
 from pydantic import BaseModel, Field
 from pymongo import IndexModel
 
-from trailroom.domain.accounts.models import utcnow
+from trailroom.core.clock import utcnow
 
 
 class WebhookEndpoint(Document):

@@ -40,15 +40,14 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 from saq import Queue
 
+from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id
 from trailroom.core.logging import get_logger
 from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
-from trailroom.core.resources import Resources
 from trailroom.core.transactions import in_transaction
-from trailroom.domain.accounts.models import utcnow
 from trailroom.domain.events.models import EVENT_TYPES, DomainEvent
 from trailroom.domain.webhooks.models import (
     OPEN_STATUSES,
@@ -57,6 +56,7 @@ from trailroom.domain.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from trailroom.resources import Resources
 
 log = get_logger("trailroom.webhooks")
 
