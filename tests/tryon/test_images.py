@@ -34,6 +34,7 @@ import uvicorn
 from PIL import ExifTags, Image, ImageCms
 
 from trailroom.core.errors import InvalidInput
+from trailroom.core.netguard import forbidden_reason
 from trailroom.domain.tryon import images
 from trailroom.domain.tryon.images import (
     FetchPolicy,
@@ -41,7 +42,6 @@ from trailroom.domain.tryon.images import (
     ImageUrl,
     InlineImage,
     fetch_image,
-    forbidden_reason,
     normalize_image,
     normalize_image_async,
     parse_image_reference,

@@ -30,7 +30,6 @@ import base64
 import binascii
 import contextlib
 import io
-import ipaddress
 import re
 import struct
 from dataclasses import dataclass
@@ -41,7 +40,19 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from trailroom.core.errors import InvalidInput
-from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
+from trailroom.core.netguard import (
+    AddressForbidden,
+    ConnectFailed,
+    GuardedClient,
+    OutboundPolicy,
+    OutboundRefused,
+    RedirectBroken,
+    TooLarge,
+    TooManyRedirects,
+    Unresolvable,
+    UrlRejected,
+    read_capped,
+)
 
 MIB = 1024 * 1024
 
@@ -406,25 +417,27 @@ def _decode_base64(text: str, limits: ImageLimits, field: str) -> bytes:
         ) from exc
 
 
+def _url_problem(exc: UrlRejected, field: str) -> InvalidInput:
+    if exc.problem == "scheme":
+        return _invalid(
+            "invalid_image_url",
+            f"The {field} URL must start with https:// (got {exc.scheme or 'no'} scheme).",
+            field,
+        )
+    if exc.problem == "no_host":
+        return _invalid("invalid_image_url", f"The {field} URL has no host.", field)
+    if exc.problem == "credentials":
+        return _invalid("invalid_image_url", f"The {field} URL must not contain credentials.", field)
+    return _invalid("invalid_image_url", f"The {field} URL is not a valid URL.", field)
+
+
 def _check_url_text(value: str, field: str, *, allow_http: bool) -> httpx.URL:
     if len(value) > MAX_URL_LENGTH:
         raise _invalid("invalid_image_url", f"The {field} URL is longer than {MAX_URL_LENGTH} characters.", field)
     try:
-        url = httpx.URL(value)
-    except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise _invalid("invalid_image_url", f"The {field} URL is not a valid URL.", field) from exc
-    allowed = ("https", "http") if allow_http else ("https",)
-    if url.scheme not in allowed:
-        raise _invalid(
-            "invalid_image_url",
-            f"The {field} URL must start with https:// (got {url.scheme or 'no'} scheme).",
-            field,
-        )
-    if not url.host:
-        raise _invalid("invalid_image_url", f"The {field} URL has no host.", field)
-    if url.userinfo:
-        raise _invalid("invalid_image_url", f"The {field} URL must not contain credentials.", field)
-    return url
+        return GuardedClient(OutboundPolicy(allow_http=allow_http)).parse(value)
+    except UrlRejected as exc:
+        raise _url_problem(exc, field) from exc
 
 
 def parse_image_reference(
@@ -474,121 +487,66 @@ class FetchPolicy:
 
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
-_REDIRECTS = {301, 302, 303, 307, 308}
+_FETCH_HEADERS = {
+    "User-Agent": "TrailRoom-ImageFetcher/1.0",
+    "Accept": "image/jpeg, image/png, image/webp, image/*;q=0.8",
+    "Accept-Encoding": "identity",
+}
 
 
-async def _resolve(host: str, port: int, field: str) -> list[IPAddress]:
+def _fetch_problem(exc: OutboundRefused, limits: ImageLimits, field: str) -> InvalidInput:
+    """The image intake's words for why the guarded client did not bring the image."""
+    if isinstance(exc, UrlRejected):
+        return _url_problem(exc, field)
+    if isinstance(exc, Unresolvable):
+        return _invalid("image_url_unreachable", f"The {field} URL's host {exc.host} could not be resolved.", field)
+    if isinstance(exc, AddressForbidden):
+        where = "redirects to a host that resolves to" if exc.redirected else "resolves to"
+        return _invalid(
+            "image_url_forbidden",
+            f"The {field} URL {where} {exc.reason}; only public internet addresses can be fetched.",
+            field,
+        )
+    if isinstance(exc, RedirectBroken):
+        if exc.location is None:
+            return _invalid(
+                "image_url_unreachable", f"The {field} URL answered {exc.status_code} without a Location.", field
+            )
+        return _invalid("invalid_image_url", f"The {field} URL redirects to an invalid URL.", field)
+    if isinstance(exc, TooManyRedirects):
+        return _invalid(
+            "image_url_unreachable", f"The {field} URL redirected more than {exc.max_redirects} times.", field
+        )
+    if isinstance(exc, TooLarge):
+        return _invalid(
+            "image_too_large", f"The image at the {field} URL is larger than {_size_text(limits.max_bytes)}.", field
+        )
+    if isinstance(exc, ConnectFailed):
+        return _invalid(
+            "image_url_unreachable", f"The {field} URL could not be reached ({exc.cause or 'no address'}).", field
+        )
+    return _invalid("image_url_unreachable", f"The {field} URL could not be fetched ({exc}).", field)
+
+
+async def _fetch(url: str, limits: ImageLimits, guard: GuardedClient, field: str) -> bytes:
     try:
-        return await resolve(host, port)
-    except Unresolvable as exc:
-        raise _invalid("image_url_unreachable", f"The {field} URL's host {host} could not be resolved.", field) from exc
-
-
-async def _send_pinned(
-    client: httpx.AsyncClient,
-    url: httpx.URL,
-    addresses: list[IPAddress],
-    policy: FetchPolicy,
-    field: str,
-) -> httpx.Response:
-    """GET `url` over a connection to one of the already-checked addresses, never to a fresh lookup."""
-    host = url.raw_host.decode("ascii")
-    try:
-        ipaddress.ip_address(host)
-        sni_hostname = None
-    except ValueError:
-        sni_hostname = host
-    headers = {
-        "Host": host_header(url),
-        "User-Agent": "TrailRoom-ImageFetcher/1.0",
-        "Accept": "image/jpeg, image/png, image/webp, image/*;q=0.8",
-        "Accept-Encoding": "identity",
-    }
-    extensions: dict[str, object] = {"timeout": httpx.Timeout(policy.timeout_s).as_dict()}
-    if sni_hostname is not None:
-        # The TLS handshake names (SNI) and verifies the certificate against the host, not the IP.
-        extensions["sni_hostname"] = sni_hostname
-    last_error: Exception | None = None
-    for address in addresses:
-        pinned = url.copy_with(host=str(address), fragment=None)
-        request = httpx.Request("GET", pinned, headers=headers, extensions=extensions)
-        try:
-            return await client.send(request, stream=True, follow_redirects=False, auth=None)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            last_error = exc
-        except httpx.HTTPError as exc:
-            raise _invalid("image_url_unreachable", f"The {field} URL could not be fetched ({exc}).", field) from exc
-    raise _invalid(
-        "image_url_unreachable", f"The {field} URL could not be reached ({last_error or 'no address'}).", field
-    ) from last_error
-
-
-async def _read_capped(response: httpx.Response, limits: ImageLimits, field: str) -> bytes:
-    too_large = _invalid(
-        "image_too_large",
-        f"The image at the {field} URL is larger than {_size_text(limits.max_bytes)}.",
-        field,
-    )
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limits.max_bytes:
-        raise too_large
-    body = bytearray()
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limits.max_bytes:
-                raise too_large
-    except httpx.HTTPError as exc:
-        raise _invalid("image_url_unreachable", f"Reading the {field} URL failed ({exc}).", field) from exc
-    return bytes(body)
-
-
-async def _fetch(url: str, limits: ImageLimits, policy: FetchPolicy, client: httpx.AsyncClient, field: str) -> bytes:
-    current = _check_url_text(url, field, allow_http=policy.allow_http)
-    for hop in range(policy.max_redirects + 1):
-        if hop:
-            current = _check_url_text(str(current), field, allow_http=policy.allow_http)
-        host = current.raw_host.decode("ascii")
-        port = current.port or (443 if current.scheme == "https" else 80)
-        addresses = await _resolve(host, port, field)
-        for address in addresses:
-            reason = forbidden_reason(address, allow_loopback=policy.allow_loopback)
-            if reason is not None:
-                where = "redirects to a host that resolves to" if hop else "resolves to"
-                raise _invalid(
-                    "image_url_forbidden",
-                    f"The {field} URL {where} {reason}; only public internet addresses can be fetched.",
-                    field,
-                )
-        response = await _send_pinned(client, current, addresses, policy, field)
-        try:
-            if response.status_code in _REDIRECTS:
-                location = response.headers.get("location")
-                if not location:
-                    raise _invalid(
-                        "image_url_unreachable",
-                        f"The {field} URL answered {response.status_code} without a Location.",
-                        field,
-                    )
-                try:
-                    current = current.join(location)
-                except (httpx.InvalidURL, ValueError, TypeError) as exc:
-                    raise _invalid("invalid_image_url", f"The {field} URL redirects to an invalid URL.", field) from exc
-                continue
+        async with guard.stream(
+            "GET", _check_url_text(url, field, allow_http=guard.policy.allow_http), headers=_FETCH_HEADERS
+        ) as response:
             if not response.is_success:
                 raise _invalid(
                     "image_url_unreachable",
                     f"The {field} URL answered HTTP {response.status_code} {response.reason_phrase}".rstrip() + ".",
                     field,
                 )
-            return await _read_capped(response, limits, field)
-        finally:
-            await response.aclose()
-    raise _invalid(
-        "image_url_unreachable",
-        f"The {field} URL redirected more than {policy.max_redirects} times.",
-        field,
-    )
+            try:
+                return await read_capped(response, limits.max_bytes)
+            except httpx.HTTPError as exc:
+                raise _invalid("image_url_unreachable", f"Reading the {field} URL failed ({exc}).", field) from exc
+    except OutboundRefused as exc:
+        raise _fetch_problem(exc, limits, field) from exc
+    except httpx.HTTPError as exc:
+        raise _invalid("image_url_unreachable", f"The {field} URL could not be fetched ({exc}).", field) from exc
 
 
 async def fetch_image(
@@ -601,31 +559,24 @@ async def fetch_image(
 ) -> bytes:
     """Download an image URL a caller gave us, without letting it reach anything but the public internet.
 
-    Every hop (the URL and each redirect, at most `policy.max_redirects`, followed here and never
-    by httpx) is checked before any connection: https only, no credentials, and every address the
-    host resolves to must be public (not private, loopback, link-local, multicast, reserved,
-    unspecified, CGNAT or a cloud metadata address). The request then goes to one of exactly those
-    checked addresses: the URL is rewritten to the IP, with the real `Host` header and the real name
-    for TLS (SNI and certificate verification through httpcore's `sni_hostname`). So a DNS answer
-    that changes between the check and the connection (DNS rebinding) cannot move the connection to
-    another address; the residual risk is a public address that itself forwards inward (an open
-    proxy we were pointed at), which no client-side check can see. The whole fetch, redirects
-    included, must finish within `policy.timeout_s`, and the body is read as a stream and abandoned
-    past `limits.max_bytes`.
-
-    The bytes are not checked here: pass them to `normalize_image`. Use a client dedicated to this
-    (no base URL, auth, default headers or proxy): no client auth is applied and no client header is
-    sent, but httpx still stores cookies the remote sets in the client's jar, and an HTTPS proxy
-    tunnel would not carry the TLS name.
-
-    A maintained library was considered (httpx-secure pins connections in httpcore's network
-    backend) but it opens a TCP probe to the host, denied addresses included, before validating,
-    checks only the address it selected rather than all of them, and relies on private httpx and
-    httpcore internals; the checks here are small and use public APIs only.
+    The request goes through `GuardedClient` (see it for the checks: every hop, at most
+    `policy.max_redirects` redirects, resolved and found public before any connection, pinned to
+    the checked address); the whole fetch must finish within `policy.timeout_s`, and the body is
+    read as a stream and abandoned past `limits.max_bytes`. The bytes are not checked here: pass
+    them to `normalize_image`. `client` must be dedicated to this (no base URL, auth, default
+    headers or proxy).
     """
+    guard = GuardedClient(
+        OutboundPolicy(
+            allow_http=policy.allow_http,
+            allow_loopback=policy.allow_loopback,
+            timeout_s=policy.timeout_s,
+            max_redirects=policy.max_redirects,
+        ),
+        client,
+    )
     try:
-        async with asyncio.timeout(policy.timeout_s):
-            return await _fetch(url, limits, policy, client, field)
+        return await _fetch(url, limits, guard, field)
     except TimeoutError as exc:
         raise _invalid(
             "image_url_unreachable",

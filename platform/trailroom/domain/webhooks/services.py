@@ -18,11 +18,9 @@ Invariants:
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import hmac
-import ipaddress
 import json
 import random
 import secrets
@@ -45,7 +43,16 @@ from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id
 from trailroom.core.logging import get_logger
-from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
+from trailroom.core.netguard import (
+    AddressForbidden,
+    ConnectFailed,
+    GuardedClient,
+    OutboundPolicy,
+    OutboundRefused,
+    Unresolvable,
+    UrlRejected,
+    read_head,
+)
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.transactions import in_transaction
 from trailroom.domain.events.models import EVENT_TYPES, DomainEvent
@@ -113,10 +120,6 @@ def retry_delay(failed_attempts: int, rng: Callable[[float, float], float] = ran
     return base * rng(1 - JITTER, 1 + JITTER)
 
 
-def _forbidden(detail: str) -> InvalidInput:
-    return InvalidInput(detail, code="webhook_url_forbidden", field="url")
-
-
 @dataclass(frozen=True)
 class DeliveryPage:
     items: list[WebhookDelivery]
@@ -147,26 +150,24 @@ class WebhookService:
         self.resources = resources
         self.settings = settings or resources.settings
         self.allow_http = self.settings.url_fetch_allow_http
-        self.allow_loopback = self.settings.url_fetch_allow_loopback
         self.timeout_s = timeout_s
-        self._http = http
-        self._own_http = http is None
+        # No redirects followed: a 3xx is a failed attempt.
+        self.outbound = GuardedClient(
+            OutboundPolicy(
+                allow_http=self.allow_http,
+                allow_loopback=self.settings.url_fetch_allow_loopback,
+                timeout_s=timeout_s,
+                connect_timeout_s=min(5.0, timeout_s),
+            ),
+            http,
+        )
 
     @property
     def queue(self) -> Queue:
         return self.resources.queues.default
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            # Our own client: no base URL, auth, proxy from the environment or redirects.
-            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=self.timeout_s)
-        return self._http
-
     async def aclose(self) -> None:
-        if self._own_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self.outbound.aclose()
 
     # -- endpoints ------------------------------------------------------------------------------
 
@@ -181,36 +182,46 @@ class WebhookService:
             )
         return [e for e in EVENT_TYPES if e in set(events)]
 
-    def _check_url_text(self, url: str) -> httpx.URL:
-        url = url.strip()
-        invalid = InvalidInput(
+    def _invalid_url(self) -> InvalidInput:
+        return InvalidInput(
             "url must be an https:// URL" + (" (or http://)" if self.allow_http else "") + " without credentials.",
             code="invalid_webhook_url",
             field="url",
         )
+
+    def _check_url_text(self, url: str) -> httpx.URL:
+        url = url.strip()
+        invalid = self._invalid_url()
         if not url or len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
             raise invalid
         try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            parsed = self.outbound.parse(url)
+        except UrlRejected as exc:
             raise invalid from exc
-        schemes = {"https", "http"} if self.allow_http else {"https"}
-        if parsed.scheme not in schemes or not parsed.host or parsed.userinfo or urlsplit(url).fragment:
+        if urlsplit(url).fragment:
             raise invalid
         return parsed
 
-    async def _checked_addresses(self, url: httpx.URL) -> list[IPAddress]:
-        """Every address the URL's host resolves to, or an error if any of them is not public."""
-        addresses = await _resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
-        for address in addresses:
-            reason = forbidden_reason(address, allow_loopback=self.allow_loopback)
-            if reason is not None:
-                raise _forbidden(f"The URL resolves to {reason}; webhooks can only go to public internet addresses.")
-        return addresses
+    def _refusal(self, exc: OutboundRefused) -> InvalidInput:
+        """Webhooks' words for a URL the guarded client will not request."""
+        if isinstance(exc, AddressForbidden):
+            return InvalidInput(
+                f"The URL resolves to {exc.reason}; webhooks can only go to public internet addresses.",
+                code="webhook_url_forbidden",
+                field="url",
+            )
+        if isinstance(exc, Unresolvable):
+            return InvalidInput(
+                f"The host {exc.host} could not be resolved.", code="webhook_url_unresolvable", field="url"
+            )
+        return self._invalid_url()  # UrlRejected (no redirect is followed, so nothing else comes)
 
     async def check_url(self, url: str) -> str:
         parsed = self._check_url_text(url)
-        await self._checked_addresses(parsed)
+        try:
+            await self.outbound.check(parsed)
+        except OutboundRefused as exc:
+            raise self._refusal(exc) from exc
         return str(parsed)
 
     async def create(
@@ -594,66 +605,37 @@ class WebhookService:
 
         try:
             url = self._check_url_text(endpoint.url)
-            addresses = await self._checked_addresses(url)
         except InvalidInput as exc:
             return SendResult(status_code=None, error=exc.detail, body=None, latency_ms=elapsed())
         timestamp = int(time.time())
         headers = {
-            "Host": host_header(url),
             "Content-Type": "application/json",
             "User-Agent": "TrailRoom-Webhooks/1.0",
             "webhook-id": delivery.webhook_id,
             "webhook-timestamp": str(timestamp),
             "webhook-signature": sign(endpoint.secret, delivery.webhook_id, timestamp, delivery.payload),
         }
-        extensions: dict[str, object] = {
-            "timeout": httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)).as_dict()
-        }
         try:
-            ipaddress.ip_address(url.host)
-        except ValueError:
-            extensions["sni_hostname"] = url.host  # TLS names and verifies the host, not the IP
-        error: str | None = None
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                for address in addresses:
-                    request = httpx.Request(
-                        "POST",
-                        url.copy_with(host=str(address), fragment=None),
-                        headers=headers,
-                        content=delivery.payload.encode(),
-                        extensions=extensions,
-                    )
-                    try:
-                        response = await self.http.send(request, stream=True, follow_redirects=False, auth=None)
-                    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                        error = f"connection failed: {exc}" if str(exc) else f"connection failed: {type(exc).__name__}"
-                        continue
-                    try:
-                        body = await _read_start(response)
-                    finally:
-                        await response.aclose()
-                        self.http.cookies.clear()  # nothing a receiver sets may reach another one
-                    return SendResult(
-                        status_code=response.status_code,
-                        error=None if response.is_success else f"HTTP {response.status_code}",
-                        body=body,
-                        latency_ms=elapsed(),
-                    )
+            async with self.outbound.stream(
+                "POST", url, headers=headers, content=delivery.payload.encode()
+            ) as response:
+                body = (await read_head(response, RESPONSE_BODY_LIMIT)).decode("utf-8", errors="replace")
+            return SendResult(
+                status_code=response.status_code,
+                error=None if response.is_success else f"HTTP {response.status_code}",
+                body=body,
+                latency_ms=elapsed(),
+            )
+        except ConnectFailed as exc:
+            cause = exc.cause
+            error = "no address" if cause is None else f"connection failed: {str(cause) or type(cause).__name__}"
+        except OutboundRefused as exc:
+            error = self._refusal(exc).detail
         except TimeoutError:
             error = f"timed out after {self.timeout_s:g} s"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
-        return SendResult(status_code=None, error=error or "no address", body=None, latency_ms=elapsed())
-
-
-async def _resolve(host: str, port: int) -> list[IPAddress]:
-    try:
-        return await resolve(host, port)
-    except Unresolvable as exc:
-        raise InvalidInput(
-            f"The host {host} could not be resolved.", code="webhook_url_unresolvable", field="url"
-        ) from exc
+        return SendResult(status_code=None, error=error, body=None, latency_ms=elapsed())
 
 
 def _payload(event_type: str, timestamp: datetime, data: dict[str, Any]) -> str:
@@ -662,13 +644,3 @@ def _payload(event_type: str, timestamp: datetime, data: dict[str, Any]) -> str:
         separators=(",", ":"),
         default=str,
     )
-
-
-async def _read_start(response: httpx.Response) -> str:
-    """The first KiB of the answer (the rest is not read)."""
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) >= RESPONSE_BODY_LIMIT:
-            break
-    return bytes(body[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace")
