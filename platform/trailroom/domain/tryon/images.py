@@ -115,51 +115,50 @@ def _size_text(n: int) -> str:
 # --- what the bytes are -------------------------------------------------------------------------
 
 _ACCEPTED_NAMES = "JPEG, PNG or WebP"
-
-
-def _sniff_accepted(data: bytes) -> str | None:
-    """The Pillow format name of an accepted type, from the leading bytes only."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-_OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "BigTIFF"),
-    (b"MM\x00+", "BigTIFF"),
-    (b"%PDF-", "PDF"),
-    (b"8BPS", "Photoshop (PSD)"),
-    (b"\xff\x0a", "JPEG XL"),
-    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (b"\xffO\xffQ", "JPEG 2000"),
-    (b"qoif", "QOI"),
-    (b"DDS ", "DDS"),
-    (b"\x76\x2f\x31\x01", "OpenEXR"),
-    (b"#?RADIANCE", "Radiance HDR"),
-)
+_ACCEPTED = ("JPEG", "PNG", "WEBP")  # Pillow's names of the formats we take
+_SAME_AS = {"MPO": "JPEG"}  # Pillow's JPEG reader names a JPEG with more pictures (as cameras write) MPO
+# Types Pillow recognises by their signature, named in the refusal (as people call them).
+_NAMED_BY_PILLOW = {
+    "GIF": "GIF",
+    "BMP": "BMP",
+    "DIB": "BMP",
+    "TIFF": "TIFF",
+    "ICO": "ICO",
+    "ICNS": "ICNS",
+    "PSD": "Photoshop (PSD)",
+    "DDS": "DDS",
+    "QOI": "QOI",
+    "JPEG2000": "JPEG 2000",
+    "AVIF": "AVIF",
+}
+# Types Pillow cannot open, so cannot name: the ones phones and design tools commonly hand people.
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
-_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+_UNREADABLE_SIGNATURES = ((b"%PDF-", "PDF"), (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"))
+_UNREADABLE_BY_PILLOW = (
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    struct.error,
+)
 
 
 def _other_image_type(data: bytes) -> str | None:
     """The name of a recognisable image (or document) type we do not accept, if it is one."""
-    for signature, name in _OTHER_SIGNATURES:
+    # The header only: nothing is decoded.
+    with (
+        contextlib.suppress(*_UNREADABLE_BY_PILLOW),
+        Image.open(io.BytesIO(data), formats=list(_NAMED_BY_PILLOW)) as image,
+    ):
+        return _NAMED_BY_PILLOW.get(image.format or "")
+    for signature, name in _UNREADABLE_SIGNATURES:
         if data.startswith(signature):
             return name
-    if data.startswith(b"BM") and len(data) >= 18 and struct.unpack_from("<I", data, 14)[0] in _BMP_HEADER_SIZES:
-        return "BMP"
-    if data[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and len(data) >= 6 and data[4:6] != b"\x00\x00":
-        return "ICO"
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         if brand in _AVIF_BRANDS:
@@ -172,58 +171,13 @@ def _other_image_type(data: bytes) -> str | None:
     return None
 
 
-_JPEG_FRAME_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the first frame header (SOFn), walking the marker segments."""
-    i, n = 2, len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
-            return None
-        (length,) = struct.unpack_from(">H", data, i + 2)
-        if length < 2:
-            return None
-        if marker in _JPEG_FRAME_MARKERS:
-            if i + 9 > n:
-                return None
-            height, width = struct.unpack_from(">HH", data, i + 5)
-            return width, height
-        i += 2 + length
-    return None
-
-
-def _declared_size(data: bytes, kind: str) -> tuple[int, int] | None:
-    """The dimensions the header declares, read without Pillow (None when it cannot be read here;
-    Pillow's lazy header parse is then the check before any pixel is decoded)."""
-    if kind == "PNG":
-        if len(data) >= 24 and data[12:16] == b"IHDR":
-            width, height = struct.unpack_from(">II", data, 16)
-            return int(width), int(height)
-        return None
-    if kind == "WEBP":
-        chunk = data[12:16]
-        if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
-            width, height = struct.unpack_from("<HH", data, 26)
-            return width & 0x3FFF, height & 0x3FFF
-        if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
-            (bits,) = struct.unpack_from("<I", data, 21)
-            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-        if chunk == b"VP8X" and len(data) >= 30:
-            width = int.from_bytes(data[24:27], "little") + 1
-            height = int.from_bytes(data[27:30], "little") + 1
-            return width, height
-        return None
-    return _jpeg_size(data)
+def _not_accepted(data: bytes, field: str) -> InvalidInput:
+    other = _other_image_type(data)
+    if other is not None:
+        return _invalid(
+            "unsupported_image_type", f"The {field} is a {other} file; send a {_ACCEPTED_NAMES} image.", field
+        )
+    return _invalid("image_not_decodable", f"The {field} is not an image; send a {_ACCEPTED_NAMES} image.", field)
 
 
 def _check_dimensions(width: int, height: int, limits: ImageLimits, field: str) -> None:
@@ -302,18 +256,35 @@ def _to_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
     return converted
 
 
-def _decode(data: bytes, kind: str, limits: ImageLimits, field: str) -> tuple[Image.Image, bytes | None]:
+def _too_many_pixels(limits: ImageLimits, field: str) -> InvalidInput:
+    return _invalid(
+        "image_too_large",
+        f"The {field} has too many pixels to be decoded safely; the limit is {limits.pixel_ceiling / 1e6:.1f} MP.",
+        field,
+    )
+
+
+def _decode(data: bytes, limits: ImageLimits, field: str) -> tuple[Image.Image, str, bytes | None]:
+    """The image, the accepted type it is (from the bytes, by Pillow) and its ICC profile. Pillow
+    reads the header first (lazily): its size is checked before any pixel is decoded."""
     try:
-        image = Image.open(io.BytesIO(data), formats=[kind])
-        # Pillow has read the header only: check its idea of the size before decoding a pixel.
+        image = Image.open(io.BytesIO(data), formats=list(_ACCEPTED))
+    except UnidentifiedImageError as exc:
+        raise _not_accepted(data, field) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard (its warning counts when warnings are errors): refuse, never decode.
+        raise _too_many_pixels(limits, field) from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise _invalid("image_not_decodable", f"The {field} could not be decoded: it is corrupt.", field) from exc
+    kind = _SAME_AS.get(image.format or "", image.format or "")
+    try:
         _check_dimensions(image.width, image.height, limits, field)
         image.load()
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own guard (its warning counts when warnings are errors): refuse, never decode.
-        raise _invalid("image_too_large", f"The {field} has too many pixels to be decoded safely.", field) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise _too_many_pixels(limits, field) from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         raise _invalid(
             "image_not_decodable",
             f"The {field} could not be decoded: it is truncated or corrupt.",
@@ -321,7 +292,7 @@ def _decode(data: bytes, kind: str, limits: ImageLimits, field: str) -> tuple[Im
         ) from exc
     icc = image.info.get("icc_profile")
     _make_upright(image)
-    return image, icc if isinstance(icc, bytes) and icc else None
+    return image, kind, icc if isinstance(icc, bytes) and icc else None
 
 
 def normalize_image(data: bytes, limits: ImageLimits, *, field: str) -> NormalizedImage:
@@ -334,22 +305,7 @@ def normalize_image(data: bytes, limits: ImageLimits, *, field: str) -> Normaliz
             f"The {field} is {_size_text(len(data))}; the limit is {_size_text(limits.max_bytes)}.",
             field,
         )
-    kind = _sniff_accepted(data)
-    if kind is None:
-        other = _other_image_type(data)
-        if other is not None:
-            raise _invalid(
-                "unsupported_image_type",
-                f"The {field} is a {other} file; send a {_ACCEPTED_NAMES} image.",
-                field,
-            )
-        raise _invalid("image_not_decodable", f"The {field} is not an image; send a {_ACCEPTED_NAMES} image.", field)
-
-    declared = _declared_size(data, kind)
-    if declared is not None:
-        _check_dimensions(*declared, limits, field)
-
-    image, icc = _decode(data, kind, limits, field)
+    image, kind, icc = _decode(data, limits, field)
     image = _to_rgb(image, icc)
     # Nothing from the source travels on: no EXIF, XMP, ICC, comments or text chunks.
     image.info = {}
