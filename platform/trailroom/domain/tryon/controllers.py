@@ -22,6 +22,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 from trailroom.core.errors import InvalidInput
 from trailroom.domain.accounts.guards import ALLOW_PUBLISHABLE, principal_of, requires_account
 from trailroom.domain.analytics.middleware import CREDITS_USED
+from trailroom.domain.tryon.lifecycle import STATUS_CHANNEL
 from trailroom.domain.tryon.models import TERMINAL, JobStatus, TryOnJob
 from trailroom.domain.tryon.schemas import (
     Base64Image,
@@ -35,7 +36,6 @@ from trailroom.domain.tryon.schemas import (
 )
 from trailroom.domain.tryon.services import (
     MODES,
-    STATUS_CHANNEL,
     HistoryFilter,
     JobReader,
     Submission,

@@ -1,4 +1,4 @@
-"""Persistence of try-on jobs. The job's state machine is written down once, here."""
+"""Persistence of try-on jobs. Which status changes exist, and how they are made, is `lifecycle.py`."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class JobStatus(StrEnum):
     CANCELED = "canceled"
 
 
-# queued → processing → completed | failed; queued → canceled; processing → queued (a retry).
+# The statuses by what they mean for an account (the transitions between them: lifecycle.ALLOWED).
 TERMINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELED})
 IN_FLIGHT = (JobStatus.QUEUED, JobStatus.PROCESSING)
 

@@ -6,8 +6,8 @@ Invariants:
   index), so a retried request returns that job and charges nothing.
 - A job that ends `failed` or `canceled` gives its credits back exactly once (a unique ledger
   reference per job), whether the engine refused, retries ran out, or a sweeper found it stuck.
-- Every state change is one conditional update on the expected current status, so a worker and
-  the sweeper (or a cancel) can never both move a job.
+- Every state change goes through the job's lifecycle (`lifecycle.py`): one conditional update on
+  the expected current status, so a worker and the sweeper (or a cancel) can never both move a job.
 - Inputs are deleted when a job ends; results when they expire or the job is deleted.
 - An account (session or secret key) reads all of its jobs. A publishable key reads only a job it
   created, for the same platform-issued shopper id, with the client secret handed out at creation;
@@ -50,7 +50,6 @@ from trailroom.core.transactions import in_transaction
 from trailroom.domain.accounts.models import User
 from trailroom.domain.accounts.principal import Principal, Via
 from trailroom.domain.credits.services import CreditService
-from trailroom.domain.events.models import TRYON_COMPLETED, TRYON_FAILED, DomainEvent
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.domain.runtime_config.services import RuntimeConfigService
@@ -63,6 +62,7 @@ from trailroom.domain.tryon.images import (
     normalize_image_async,
     parse_image_reference,
 )
+from trailroom.domain.tryon.lifecycle import JobLifecycle
 from trailroom.domain.tryon.models import IN_FLIGHT, JobError, JobStatus, StoredImage, TryOnJob
 from trailroom.domain.tryon.shopper_ids import ShopperIds
 from trailroom.domain.tryon.shopper_limits import Reservation, Shopper, ShopperLimiter
@@ -85,7 +85,6 @@ MAX_SAMPLES = 4
 MAX_BATCH = 20
 RESULT_URL_TTL_S = 3600
 EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
-STATUS_CHANNEL = "trailroom:tryon:"
 # A running attempt proves it is alive this often; the sweeper retries one silent for STALE_AFTER_S.
 HEARTBEAT_S = 3.0
 STALE_AFTER_S = 15.0
@@ -191,6 +190,7 @@ class TryOnService:
         self.prompts = prompts
         self.blobs = blobs
         self.http = http
+        self.lifecycle = JobLifecycle(resources, credits, blobs)
         self.limits = ImageLimits(max_bytes=self.settings.image_max_bytes)
         self.shoppers = ShopperLimiter(resources.redis)
         self.limit_policies = LimitPolicies(self.settings)
@@ -451,7 +451,7 @@ class TryOnService:
         config = await self.config.current()
         await self.queue.enqueue(
             "run_tryon",
-            key=f"tryon:{job.id}:{job.attempts}{key_suffix}",
+            key=attempt_key(job) + key_suffix,
             job_id=str(job.id),
             timeout=config.timeout_s * job.samples + 30,
             retries=1,  # retries are ours: a new attempt is a new SAQ job
@@ -584,14 +584,13 @@ class TryOnService:
             raise Conflict(
                 f"Only queued try-ons can be canceled; this one is {job.status.value}.", code="tryon_not_cancelable"
             )
-        ended = await self._end(
+        ended = await self.lifecycle.transition(
             job.oid,
-            JobStatus.QUEUED,
             JobStatus.CANCELED,
-            JobError(code="canceled", detail="Canceled by the account."),
-            refund=True,
+            expected=JobStatus.QUEUED,
+            error=JobError(code="canceled", detail="Canceled by the account."),
         )
-        if not ended:
+        if ended is None:
             raise Conflict("The try-on started meanwhile; it can no longer be canceled.", code="tryon_not_cancelable")
         return await self.get(account_id, job_id)
 
@@ -611,15 +610,15 @@ class TryOnService:
     async def process(self, job_id: str) -> None:
         """Run one attempt of a job. Safe to call twice: only one caller can claim the attempt."""
         now = utcnow()
-        claimed = await TryOnJob.get_pymongo_collection().find_one_and_update(
-            {"_id": PydanticObjectId(job_id), "status": JobStatus.QUEUED, "inputs_stored": True},
-            {"$set": {"status": JobStatus.PROCESSING, "started_at": now, "heartbeat_at": now}, "$inc": {"attempts": 1}},
-            return_document=True,
+        job = await self.lifecycle.transition(
+            PydanticObjectId(job_id),
+            JobStatus.PROCESSING,
+            where={"inputs_stored": True},
+            changes={"started_at": now, "heartbeat_at": now},
+            increments={"attempts": 1},
         )
-        if claimed is None:
+        if job is None:
             return
-        job = TryOnJob.model_validate(claimed)
-        await self._publish(job.oid, JobStatus.PROCESSING)
         config = await self.config.current()
         try:
             async with self._heartbeat(job):
@@ -722,33 +721,19 @@ class TryOnService:
 
     async def _complete(self, job: TryOnJob, results: list[StoredImage]) -> None:
         now = utcnow()
-
-        async def finish(session: AsyncClientSession) -> bool:
-            updated = await TryOnJob.get_pymongo_collection().update_one(
-                # This attempt's: a sweeper may have retried it meanwhile, and a later attempt may run.
-                {"_id": job.id, "status": JobStatus.PROCESSING, "attempts": job.attempts},
-                {
-                    "$set": {
-                        "status": JobStatus.COMPLETED,
-                        "completed_at": now,
-                        "error": None,
-                        "results": [r.model_dump() for r in results],
-                        "results_expire_at": now + timedelta(days=self.settings.result_retention_days),
-                    }
-                },
-                session=session,
-            )
-            if updated.modified_count != 1:
-                return False
-            await DomainEvent(
-                account_id=job.account_id, type=TRYON_COMPLETED, data=_event_data(job, JobStatus.COMPLETED)
-            ).insert(session=session)
-            return True
-
-        if await in_transaction(self.resources.mongo, finish):
-            await self.blobs.delete_prefix(f"inputs/{job.id}/")
-            await self._publish(job.oid, JobStatus.COMPLETED)
-        else:  # the sweeper ended this attempt meanwhile: our results are not the job's
+        completed = await self.lifecycle.transition(
+            job.oid,
+            JobStatus.COMPLETED,
+            # This attempt's: a sweeper may have retried it meanwhile, and a later attempt may run.
+            where={"attempts": job.attempts},
+            changes={
+                "completed_at": now,
+                "error": None,
+                "results": [r.model_dump() for r in results],
+                "results_expire_at": now + timedelta(days=self.settings.result_retention_days),
+            },
+        )
+        if completed is None:  # the sweeper ended this attempt meanwhile: our results are not the job's
             await self.blobs.delete_prefix(f"results/{job.id}/")
 
     async def _after_failure(self, job: TryOnJob, error: JobError, *, transient: bool) -> None:
@@ -760,80 +745,20 @@ class TryOnService:
     async def retry(self, job: TryOnJob, error: JobError) -> None:
         """Put a job back in the queue for another attempt, with exponential backoff."""
         delay_s = min(2**job.attempts, 60)
-        updated = await TryOnJob.get_pymongo_collection().find_one_and_update(
-            {"_id": job.id, "status": JobStatus.PROCESSING, "attempts": job.attempts},
-            {
-                "$set": {
-                    "status": JobStatus.QUEUED,
-                    "error": error.model_dump(),
-                    "dispatched": False,
-                    "dispatch_at": utcnow() + timedelta(seconds=delay_s),
-                }
-            },
-            return_document=True,
+        requeued = await self.lifecycle.transition(
+            job.oid,
+            JobStatus.QUEUED,
+            where={"attempts": job.attempts},
+            changes={"dispatched": False, "dispatch_at": utcnow() + timedelta(seconds=delay_s)},
+            error=error,
         )
-        if updated is not None:
+        if requeued is not None:
             log.warning("try-on attempt failed; retrying", job_id=str(job.id), code=error.code, attempt=job.attempts)
-            await self.hand_off(TryOnJob.model_validate(updated), delay_s=delay_s)
-            await self._publish(job.oid, JobStatus.QUEUED)
+            await self.hand_off(requeued, delay_s=delay_s)
 
     async def fail(self, job_id: PydanticObjectId, error: JobError, *, from_status: JobStatus) -> bool:
-        return await self._end(job_id, from_status, JobStatus.FAILED, error, refund=True)
-
-    async def _end(
-        self, job_id: PydanticObjectId, from_status: JobStatus, to_status: JobStatus, error: JobError, *, refund: bool
-    ) -> bool:
-        """Move a job to failed/canceled, refund it and record the event, all in one transaction."""
-
-        async def end(session: AsyncClientSession) -> TryOnJob | None:
-            before = await TryOnJob.get_pymongo_collection().find_one_and_update(
-                {"_id": job_id, "status": from_status},
-                {
-                    "$set": {
-                        "status": to_status,
-                        "error": error.model_dump(),
-                        "completed_at": utcnow(),
-                        "refunded": refund,
-                    }
-                },
-                session=session,
-            )
-            if before is None:
-                return None
-            job: TryOnJob = TryOnJob.model_validate(before)
-            if refund:
-                await self.credits.refund_in(
-                    session,
-                    job.account_id,
-                    job_id=job_id,
-                    free=job.charged_free,
-                    purchased=job.charged_purchased,
-                    reason=f"try-on {job_id} {to_status.value} ({error.code})",
-                )
-            if to_status == JobStatus.FAILED:
-                await DomainEvent(
-                    account_id=job.account_id,
-                    type=TRYON_FAILED,
-                    data={**_event_data(job, to_status), "error": error.model_dump()},
-                ).insert(session=session)
-            return job
-
-        ended = await in_transaction(self.resources.mongo, end)
-        if ended is None:
-            return False
-        if refund:
-            self.credits.changed(ended.account_id)
-        await self.blobs.delete_prefix(f"inputs/{job_id}/")
-        await self._publish(job_id, to_status)
-        return True
-
-    async def _publish(self, job_id: PydanticObjectId, status: JobStatus) -> None:
-        """Tell status streams (SSE) about a change. Best effort: the database already holds the
-        state, and a stream that misses a message reads it there."""
-        try:
-            await self.resources.redis.publish(f"{STATUS_CHANNEL}{job_id}", status.value)
-        except REDIS_UNAVAILABLE as exc:
-            log.debug("status not published; Redis is unavailable", job_id=str(job_id), error=repr(exc))
+        """End a job failed and refund it, if it is still `from_status`."""
+        return await self.lifecycle.transition(job_id, JobStatus.FAILED, expected=from_status, error=error) is not None
 
     # -- maintenance (cron) ------------------------------------------------------------------------
 
@@ -894,7 +819,7 @@ class TryOnService:
             .to_list()
         )
         for job in waiting:
-            queued = await self.queue.job(f"tryon:{job.id}:{job.attempts}")
+            queued = await self.queue.job(attempt_key(job))
             if queued is None:  # Redis lost it: the attempt's own key is free again
                 await self.enqueue(job)
                 counts["requeued"] += 1
@@ -919,6 +844,11 @@ class TryOnService:
         return len(expired)
 
 
+def attempt_key(job: TryOnJob) -> str:
+    """The SAQ key of a job's current attempt: queueing one attempt twice queues it once."""
+    return f"tryon:{job.id}:{job.attempts}"
+
+
 def _replay(existing: TryOnJob, fingerprint: str) -> TryOnJob:
     if existing.request_hash != fingerprint:
         raise InvalidInput(
@@ -941,14 +871,3 @@ def _describe(submissions: list[Submission]) -> str:
         options = submissions[0].options
         return f"Try-on ({options.mode}, {options.samples} sample{'s' if options.samples > 1 else ''})"
     return f"Batch of {len(submissions)} try-ons"
-
-
-def _event_data(job: TryOnJob, status: JobStatus) -> dict[str, Any]:
-    return {
-        "tryon_id": str(job.id),
-        "status": status.value,
-        "mode": job.mode,
-        "batch_id": job.batch_id,
-        "credits_charged": job.credits_charged,
-        "status_url": f"/api/v1/tryon/{job.id}",
-    }
