@@ -123,3 +123,20 @@ async def test_of_a_concurrent_cancel_and_fail_exactly_one_wins_and_refunds_once
     assert await balance(client, account) == 3
     assert not await services.tryon.blobs.exists(stored.inputs["person"])
     await assert_ledger_matches(stored.account_id)
+
+
+async def test_a_late_failure_of_a_replaced_attempt_leaves_the_newer_attempt_running(
+    client: httpx.AsyncClient, services: Services, account: Account, person_png: bytes, garment_png: bytes
+) -> None:
+    tryon = services.tryon
+    job_id = await queued_job(client, account, person_png, garment_png)
+    first = await claim(tryon.lifecycle, job_id)
+    assert first is not None
+    # The sweeper gave the first attempt up for lost and a second one started.
+    assert await tryon.lifecycle.transition(job_id, JobStatus.QUEUED, where={"attempts": 1}) is not None
+    assert await claim(tryon.lifecycle, job_id) is not None
+    # The first attempt's engine error arrives late: it must not end the second attempt.
+    assert not await tryon.fail(job_id, LOST, from_status=JobStatus.PROCESSING, attempt=first.attempts)
+    current = await raw(job_id)
+    assert (current["status"], current["attempts"]) == (JobStatus.PROCESSING, 2)
+    assert await tryon.fail(job_id, LOST, from_status=JobStatus.PROCESSING, attempt=2)

@@ -740,7 +740,7 @@ class TryOnService:
         if transient and job.attempts < job.max_attempts:
             await self.retry(job, error)
         else:
-            await self.fail(job.oid, error, from_status=JobStatus.PROCESSING)
+            await self.fail(job.oid, error, from_status=JobStatus.PROCESSING, attempt=job.attempts)
 
     async def retry(self, job: TryOnJob, error: JobError) -> None:
         """Put a job back in the queue for another attempt, with exponential backoff."""
@@ -756,9 +756,16 @@ class TryOnService:
             log.warning("try-on attempt failed; retrying", job_id=str(job.id), code=error.code, attempt=job.attempts)
             await self.hand_off(requeued, delay_s=delay_s)
 
-    async def fail(self, job_id: PydanticObjectId, error: JobError, *, from_status: JobStatus) -> bool:
-        """End a job failed and refund it, if it is still `from_status`."""
-        return await self.lifecycle.transition(job_id, JobStatus.FAILED, expected=from_status, error=error) is not None
+    async def fail(
+        self, job_id: PydanticObjectId, error: JobError, *, from_status: JobStatus, attempt: int | None = None
+    ) -> bool:
+        """End a job failed and refund it, if it is still `from_status` (and still in `attempt`, when
+        given: a late failure of an attempt the sweeper replaced must not end the newer one)."""
+        where = {"attempts": attempt} if attempt is not None else None
+        ended = await self.lifecycle.transition(
+            job_id, JobStatus.FAILED, expected=from_status, where=where, error=error
+        )
+        return ended is not None
 
     # -- maintenance (cron) ------------------------------------------------------------------------
 
@@ -783,7 +790,7 @@ class TryOnService:
             if job.attempts < job.max_attempts:
                 await self.retry(job, error)
                 counts["retried"] += 1
-            elif await self.fail(job.oid, error, from_status=JobStatus.PROCESSING):
+            elif await self.fail(job.oid, error, from_status=JobStatus.PROCESSING, attempt=job.attempts):
                 counts["failed"] += 1
         # Accepted, but the API stopped before the images were stored: nothing can ever run it.
         unstored = (
