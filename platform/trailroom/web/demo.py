@@ -21,8 +21,8 @@ from trailroom.core.ratelimit import Limit, RateLimiter
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.engines.base import EngineError, OutputFormat, TryOnEngine, TryOnInput, TryOnMode
 from trailroom.engines.registry import create_engine
+from trailroom.web.assets import STATIC_DIR
 from trailroom.web.base import PageController
-from trailroom.web.templating import STATIC_DIR
 
 # Engine runs per IP: a burst of 6, then one every 20 s. Stored results are not limited.
 DEMO_LIMIT = Limit(6, 120)
