@@ -4,8 +4,9 @@ and the widget. Nothing may come from the checkout: the process runs with its wo
 elsewhere, the installed package is imported from the new environment, and the checkout's copies
 are never read.
 
-The wheel is built, and the environment made, once for the module: `uv build` and installs from
-uv's cache (the versions of uv.lock, as the Dockerfile installs them) take a few seconds.
+The wheel is built (straight from the tree as the Dockerfile does, and through the sdist as a bare
+`uv build` does) and the environment made once for the module: builds and installs from uv's cache
+(the versions of uv.lock, as the Dockerfile installs them) take a few seconds.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def run(*args: str | Path, cwd: Path) -> str:
 @dataclass(frozen=True)
 class Installed:
     wheel: Path
+    wheel_from_sdist: Path
     venv: Path
     workdir: Path  # outside the checkout: the installed app's working directory
 
@@ -64,9 +66,12 @@ class Installed:
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     root = tmp_path_factory.mktemp("wheel")
     assert not root.resolve().is_relative_to(REPO)
-    dist = root / "dist"
-    run(uv(), "build", "--wheel", "--out-dir", dist, REPO, cwd=REPO)
-    (wheel,) = dist.glob("trailroom-*.whl")
+    # As the Dockerfile builds it: straight from the source tree.
+    run(uv(), "build", "--wheel", "--out-dir", root / "dist", REPO, cwd=REPO)
+    (wheel,) = (root / "dist").glob("trailroom-*.whl")
+    # `uv build` without `--wheel` builds it from the sdist: that must come out the same.
+    run(uv(), "build", "--out-dir", root / "dist-sdist", REPO, cwd=REPO)
+    (wheel_from_sdist,) = (root / "dist-sdist").glob("trailroom-*.whl")
     requirements = root / "requirements.txt"
     # The platform's locked runtime dependencies, without the development group (as in production).
     run(
@@ -80,7 +85,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     run(uv(), "pip", "install", "--quiet", "--python", python, "--no-deps", wheel, cwd=root)
     workdir = root / "work"
     workdir.mkdir()
-    return Installed(wheel=wheel, venv=venv, workdir=workdir)
+    return Installed(wheel=wheel, wheel_from_sdist=wheel_from_sdist, venv=venv, workdir=workdir)
 
 
 def test_the_wheel_carries_templates_guides_static_files_and_the_widget(installed: Installed) -> None:
@@ -95,6 +100,12 @@ def test_the_wheel_carries_templates_guides_static_files_and_the_widget(installe
     ):
         shipped = {prefix + path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
         assert shipped <= names, sorted(shipped - names)
+
+
+def test_the_wheel_built_from_the_sdist_has_the_same_files(installed: Installed) -> None:
+    direct = zipfile.ZipFile(installed.wheel).namelist()
+    from_sdist = zipfile.ZipFile(installed.wheel_from_sdist).namelist()
+    assert sorted(from_sdist) == sorted(direct)
 
 
 def test_the_installed_package_is_imported_from_the_new_environment(installed: Installed) -> None:
