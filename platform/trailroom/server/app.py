@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from litestar import Litestar
 from litestar.datastructures import State
@@ -36,6 +35,7 @@ from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_body import check_request_body
 from trailroom.server.request_context import RequestEdge
+from trailroom.web.assets import STATIC_DIR
 from trailroom.web.auth_pages import SignInPagesController
 from trailroom.web.base import http_error_anywhere
 from trailroom.web.billing import BillingPages
@@ -52,8 +52,6 @@ from trailroom.web.templating import template_config
 from trailroom.web.usage import UsagePages
 from trailroom.web.webhooks import WebhookPages
 from trailroom.web.widget_script import widget_script
-
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def _resources(state: State) -> Resources:

@@ -22,8 +22,8 @@ from trailroom.core.ratelimit import RateLimiter
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.engines.base import EngineError, OutputFormat, TryOnEngine, TryOnInput, TryOnMode
 from trailroom.engines.registry import create_engine
+from trailroom.web.assets import STATIC_DIR
 from trailroom.web.base import PageController
-from trailroom.web.templating import STATIC_DIR
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ production).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -23,15 +22,15 @@ from litestar.params import FromPath
 from trailroom.core.config import Settings
 from trailroom.core.errors import NotFound
 from trailroom.seed import read_demo_keys
+from trailroom.web.assets import TEMPLATES_DIR
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "demo"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 _templates = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True), auto_reload=False
+    loader=FileSystemLoader(TEMPLATES_DIR / "demo"), autoescape=select_autoescape(default=True), auto_reload=False
 )
 
 

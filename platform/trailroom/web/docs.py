@@ -1,4 +1,4 @@
-"""The documentation: Markdown guides in `docs/guides/`, rendered once, searchable.
+"""The documentation: Markdown guides (`docs/guides/`, shipped as `GUIDES_DIR`), rendered once, searchable.
 
 Each guide is a Markdown file with a small front matter block (`title`, `description`, `order`,
 optionally `code_anchors: true`). Rendering gives every heading an anchor, each page a table of
@@ -35,20 +35,12 @@ from pygments.formatters import HtmlFormatter  # type: ignore[import-untyped]
 from pygments.lexers import get_lexer_by_name  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-GUIDES_DIR_NAME = "guides"
+from trailroom.web.assets import GUIDES_DIR
+
 TOC_LEVELS = (2, 3)
 SNIPPET_RADIUS = 90
 MAX_RESULTS = 20
 _WORD = re.compile(r"[\w][\w.\-/]*", re.UNICODE)
-
-
-def guides_dir() -> Path:
-    """`docs/guides/` at the top of the repository; a wheel carries a copy inside the package."""
-    for candidate in (PACKAGE_DIR / "docs" / GUIDES_DIR_NAME, PACKAGE_DIR.parent.parent / "docs" / GUIDES_DIR_NAME):
-        if candidate.is_dir():
-            return candidate
-    raise RuntimeError("docs/guides/ not found beside the package or at the repository's top")
 
 
 def slugify(text: str) -> str:
@@ -432,4 +424,4 @@ class DocsLibrary:
 @cache
 def default_library() -> DocsLibrary:
     """The guides of this installation, loaded on first use and kept for the process's life."""
-    return DocsLibrary.load(guides_dir())
+    return DocsLibrary.load(GUIDES_DIR)

@@ -5,22 +5,12 @@ from __future__ import annotations
 import hashlib
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
 
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-STATIC_DIR = PACKAGE_DIR / "static"
-
-
-def templates_dir() -> Path:
-    """`templates/` at the top of the repository; a wheel carries a copy inside the package."""
-    for candidate in (PACKAGE_DIR / "templates", PACKAGE_DIR.parent.parent / "templates"):
-        if (candidate / "base.html").is_file():
-            return candidate
-    raise RuntimeError("templates/ not found beside the package or at the repository's top")
+from trailroom.web.assets import STATIC_DIR, TEMPLATES_DIR
 
 
 @cache
@@ -53,7 +43,7 @@ def percent(value: Decimal | float) -> str:
 
 def build_environment() -> Environment:
     environment = Environment(
-        loader=FileSystemLoader(templates_dir()),
+        loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=ChainableUndefined,  # `errors.field` of a dict without it renders nothing
         trim_blocks=True,

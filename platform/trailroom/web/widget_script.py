@@ -16,8 +16,8 @@ from litestar.datastructures import State
 
 from trailroom.core.config import Settings
 from trailroom.core.errors import ServiceUnavailable
+from trailroom.web.assets import WIDGET_FILE
 
-WIDGET_FILE = Path(__file__).resolve().parent.parent / "static" / "widget" / "v1" / "trailroom.js"
 MEDIA_TYPE = "text/javascript"  # Litestar adds "; charset=utf-8" to text types
 
 
