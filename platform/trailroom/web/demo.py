@@ -18,8 +18,9 @@ from litestar.params import FromPath
 from trailroom.core.blobs import BlobStore
 from trailroom.core.errors import NotFound, RateLimited, ServiceUnavailable
 from trailroom.core.ratelimit import Limit, RateLimiter
+from trailroom.core.vocabulary import OutputFormat, TryOnMode
 from trailroom.domain.accounts.controllers import client_ip
-from trailroom.engines.base import EngineError, OutputFormat, TryOnEngine, TryOnInput, TryOnMode
+from trailroom.engines.base import EngineError, TryOnEngine, TryOnInput
 from trailroom.engines.registry import create_engine
 from trailroom.web.base import PageController
 from trailroom.web.templating import STATIC_DIR
