@@ -27,11 +27,36 @@ from trailroom_client._models import (
     Webhook,
     WebhookDelivery,
 )
+from trailroom_client.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_MODE,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_QUALITY,
+    GARMENT_PHOTO_TYPES,
+    MAX_SAMPLES,
+    MODES,
+    OUTPUT_FORMATS,
+    QUALITIES,
+    GarmentPhotoType,
+    Mode,
+    OutputFormat,
+    Quality,
+    is_mode,
+)
 from trailroom_client.webhooks import sign_webhook, verify_webhook
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_GARMENT_PHOTO_TYPE",
+    "DEFAULT_MODE",
+    "DEFAULT_OUTPUT_FORMAT",
+    "DEFAULT_QUALITY",
+    "GARMENT_PHOTO_TYPES",
+    "MAX_SAMPLES",
+    "MODES",
+    "OUTPUT_FORMATS",
+    "QUALITIES",
     "APIConnectionError",
     "AsyncTrailRoom",
     "AuthenticationError",
@@ -40,13 +65,17 @@ __all__ = [
     "CreditTransactionPage",
     "Credits",
     "DeliveryAttempt",
+    "GarmentPhotoType",
     "ImageInput",
     "InvalidRequestError",
     "JobError",
     "JobLinks",
+    "Mode",
     "NotFoundError",
     "OutOfCreditsError",
+    "OutputFormat",
     "PermissionDeniedError",
+    "Quality",
     "RateLimitError",
     "ResultImage",
     "ServerError",
@@ -57,6 +86,7 @@ __all__ = [
     "Webhook",
     "WebhookDelivery",
     "WebhookVerificationError",
+    "is_mode",
     "sign_webhook",
     "verify_webhook",
 ]
