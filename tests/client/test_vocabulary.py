@@ -43,8 +43,9 @@ def test_the_client_speaks_the_platforms_vocabulary(option: str) -> None:
     assert client_default == platform_default.value
 
 
-def test_the_client_knows_the_sample_limit() -> None:
+def test_the_client_knows_the_sample_limit_and_the_mode_names() -> None:
     assert trailroom_client.MAX_SAMPLES == vocabulary.MAX_SAMPLES
+    assert trailroom_client.MODE_LABELS == vocabulary.MODE_LABELS
 
 
 @pytest.fixture(scope="module")

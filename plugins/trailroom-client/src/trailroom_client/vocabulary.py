@@ -27,6 +27,9 @@ DEFAULT_GARMENT_PHOTO_TYPE: Final[GarmentPhotoType] = "flat_lay"
 
 MAX_SAMPLES: Final = 4  # result images per request, each charged
 
+# What people read for each mode (a merchant choosing a product's garment type).
+MODE_LABELS: Final[dict[Mode, str]] = {"top": "Top", "bottom": "Bottom", "dress": "Dress", "full": "Full outfit"}
+
 
 def is_mode(value: object) -> TypeGuard[Mode]:
     """Whether `value` is one of the try-on modes (narrows it to `Mode`)."""
