@@ -27,7 +27,7 @@ from tests.fakes.engines import ScriptedEngine
 from tests.helpers import new_key, signed_up
 from tests.tryon.conftest import fund, scripted, use_scripted  # noqa: F401 - fixtures for these tests
 from trailroom.domain.services import Services
-from trailroom.domain.webhooks.services import new_secret, new_webhook_id, sign
+from trailroom.domain.webhooks.messages import new_secret, new_webhook_id, sign
 from trailroom.web.docs import Snippet, default_library
 
 REPO = Path(__file__).resolve().parents[2]

@@ -343,10 +343,10 @@ async def test_live_demo_renders_once_and_is_rate_limited(browser: FormBrowser, 
     assert missing.status_code == 404
     # This network used up its renders: a stored result still comes, a new render does not.
     limiter = RateLimiter(services.resources.redis)
-    from trailroom.web.demo import DEMO_LIMIT
+    from trailroom.core.limits import DEMO_RENDERS_PER_IP
 
-    for _ in range(DEMO_LIMIT.capacity):
-        await limiter.take("demo:ip:127.0.0.1", DEMO_LIMIT)
+    for _ in range(DEMO_RENDERS_PER_IP.limit.capacity):
+        await limiter.take("demo:ip:127.0.0.1", DEMO_RENDERS_PER_IP.limit)
     assert (await browser.get("/demo/paisley-shirt.jpg")).status_code == 200
     busy = await browser.get("/demo/white-tee.jpg")
     assert busy.status_code == 429

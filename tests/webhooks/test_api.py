@@ -212,8 +212,8 @@ async def test_delivery_history_in_cursor_pages(
     account = await signed_up(client, "merchant@example.com")
     endpoint = (await create(api, account, url=receiver.url(), events=[TRYON_COMPLETED])).json()
     await record_events(await user_id(account), *[TRYON_COMPLETED] * 5)
-    await webhooks.dispatch_pending(enqueue=False)
-    await webhooks.deliver_endpoint(endpoint["id"])
+    await webhooks.fanout.dispatch_pending(enqueue=False)
+    await webhooks.delivery.deliver_endpoint(endpoint["id"])
 
     seen: list[dict[str, Any]] = []
     cursor = None

@@ -17,15 +17,10 @@ from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput, NotFound
 from trailroom.domain.events.models import CREDITS_LOW, TRYON_COMPLETED, TRYON_FAILED, DomainEvent
 from trailroom.domain.services import Services
+from trailroom.domain.webhooks.delivery import ENDPOINT_DISABLED_EVENT, RETRY_SCHEDULE, SendResult, retry_delay
+from trailroom.domain.webhooks.messages import sign
 from trailroom.domain.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
-from trailroom.domain.webhooks.services import (
-    ENDPOINT_DISABLED_EVENT,
-    RETRY_SCHEDULE,
-    SendResult,
-    WebhookService,
-    retry_delay,
-    sign,
-)
+from trailroom.domain.webhooks.services import WebhookService
 
 
 def verified(secret: str, received: Received) -> dict[str, Any]:
@@ -50,10 +45,10 @@ async def test_events_are_delivered_signed_to_subscribed_endpoints_only(
     await webhooks.update(owner, str(off.id), enabled=False)
     await record_events(owner, TRYON_COMPLETED, TRYON_FAILED, CREDITS_LOW)
 
-    assert await webhooks.dispatch_pending(enqueue=False) == 3
+    assert await webhooks.fanout.dispatch_pending(enqueue=False) == 3
     assert await DomainEvent.find(DomainEvent.dispatched_at == None).count() == 0  # noqa: E711
     for endpoint in (completed, everything):
-        await webhooks.deliver_endpoint(str(endpoint.id))
+        await webhooks.delivery.deliver_endpoint(str(endpoint.id))
 
     by_path: dict[str, list[dict[str, Any]]] = {}
     for request in receiver.received:
@@ -100,17 +95,17 @@ async def test_receiver_down_then_back_gets_every_event_in_order(
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED, TRYON_FAILED])
     events = await record_events(owner, TRYON_COMPLETED, TRYON_FAILED, TRYON_COMPLETED, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     receiver.status = 503
     t0 = utcnow()
 
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=t0) == 1
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=t0) == 1
     # Later deliveries wait behind the failing one; it is retried on the schedule, not before.
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(seconds=1)) == 0
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(seconds=10)) == 1
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(minutes=1)) == 0
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(seconds=1)) == 0
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(seconds=10)) == 1
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(minutes=1)) == 0
     receiver.status = 500
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(minutes=10)) == 1
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(minutes=10)) == 1
     head, *waiting = await deliveries_of(endpoint)
     assert head.status == DeliveryStatus.FAILED
     assert [a.status_code for a in head.attempts] == [503, 503, 500]
@@ -119,7 +114,7 @@ async def test_receiver_down_then_back_gets_every_event_in_order(
     assert (await WebhookEndpoint.get(endpoint.id)).failing_since is not None  # type: ignore[union-attr]
 
     receiver.status = 200
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(hours=1)) == 4
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=t0 + timedelta(hours=1)) == 4
 
     ids = [r.headers["webhook-id"] for r in receiver.received]
     payloads = [verified(endpoint.secret, r) for r in receiver.received]
@@ -144,11 +139,11 @@ async def test_retry_schedule_has_jitter_and_ends_in_abandoned(
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     receiver.status = 500
     now = utcnow()
     for expected in RETRY_SCHEDULE:
-        await webhooks.deliver_endpoint(str(endpoint.id), now=now)
+        await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=now)
         [head, _] = await deliveries_of(endpoint)
         assert head.status == DeliveryStatus.FAILED
         assert head.next_attempt_at is not None
@@ -158,7 +153,7 @@ async def test_retry_schedule_has_jitter_and_ends_in_abandoned(
     # The last attempt fails: the first delivery is abandoned and the second one goes out at once.
     receiver.status = 200
     receiver.answer = "x" * 5000
-    await webhooks.deliver_endpoint(str(endpoint.id), now=now)
+    await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=now)
     first, second = await deliveries_of(endpoint)
     assert first.status == DeliveryStatus.DELIVERED  # the receiver answered 200 on the 8th attempt
     assert len(first.attempts) == len(RETRY_SCHEDULE) + 1
@@ -166,10 +161,10 @@ async def test_retry_schedule_has_jitter_and_ends_in_abandoned(
     assert second.status == DeliveryStatus.DELIVERED
 
     await record_events(owner, TRYON_COMPLETED, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     receiver.status = 500
     for _ in range(len(RETRY_SCHEDULE) + 1):
-        await webhooks.deliver_endpoint(str(endpoint.id), now=now)
+        await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=now)
         third = (await deliveries_of(endpoint))[2]
         now = third.next_attempt_at or now
     third, fourth = (await deliveries_of(endpoint))[2:]
@@ -189,9 +184,9 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_the_owner_noted(
     now = utcnow()
     for _day in range(5):
         await record_events(owner, TRYON_COMPLETED, start=now)
-        await webhooks.dispatch_pending(enqueue=False)
+        await webhooks.fanout.dispatch_pending(enqueue=False)
         for _ in range(len(RETRY_SCHEDULE) + 1):
-            await webhooks.deliver_endpoint(str(endpoint.id), now=now)
+            await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=now)
             now += timedelta(hours=11)
         if not (await WebhookEndpoint.get(endpoint.id)).enabled:  # type: ignore[union-attr]
             break
@@ -206,9 +201,9 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_the_owner_noted(
     # A disabled endpoint gets no new deliveries and no attempts.
     sent = len(receiver.received)
     await record_events(owner, TRYON_COMPLETED)
-    assert await webhooks.dispatch_pending(enqueue=False) == 0
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=now + timedelta(days=1)) == 0
-    assert await webhooks.deliver_due(now=now + timedelta(days=1), inline=True) == 0
+    assert await webhooks.fanout.dispatch_pending(enqueue=False) == 0
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=now + timedelta(days=1)) == 0
+    assert await webhooks.delivery.deliver_due(now=now + timedelta(days=1), inline=True) == 0
     assert len(receiver.received) == sent
     # Re-enabling clears its health and delivers what was still open.
     receiver.status = 200
@@ -216,7 +211,7 @@ async def test_an_endpoint_failing_for_days_is_disabled_and_the_owner_noted(
     assert enabled.enabled
     assert enabled.failing_since is None
     assert enabled.disabled_reason is None
-    await webhooks.deliver_endpoint(str(endpoint.id), now=now + timedelta(days=1))
+    await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=now + timedelta(days=1))
     assert all(d.status != DeliveryStatus.PENDING for d in await deliveries_of(endpoint))
 
 
@@ -227,14 +222,14 @@ async def test_nothing_is_delivered_to_a_deleted_endpoint(
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await webhooks.create(owner, url=receiver.url("kept"), events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED, TRYON_COMPLETED)
-    assert await webhooks.dispatch_pending(enqueue=False) == 4
+    assert await webhooks.fanout.dispatch_pending(enqueue=False) == 4
     await webhooks.delete(owner, str(endpoint.id))
     assert await WebhookDelivery.find(WebhookDelivery.endpoint_id == endpoint.id).count() == 0
     await record_events(owner, TRYON_COMPLETED)
-    assert await webhooks.dispatch_pending(enqueue=False) == 1  # only the endpoint that is left
+    assert await webhooks.fanout.dispatch_pending(enqueue=False) == 1  # only the endpoint that is left
     later = utcnow() + timedelta(days=1)
-    await webhooks.deliver_due(now=later, inline=True)
-    assert await webhooks.deliver_endpoint(str(endpoint.id), now=later) == 0
+    await webhooks.delivery.deliver_due(now=later, inline=True)
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id), now=later) == 0
     assert [r.path for r in receiver.received] == ["/hook/kept"] * 3
     with pytest.raises(NotFound) as missing:
         await webhooks.get(owner, str(endpoint.id))
@@ -248,12 +243,12 @@ async def test_a_delivery_racing_the_deletion_is_not_sent(
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED)
-    assert await webhooks.dispatch_pending(enqueue=False) == 1
+    assert await webhooks.fanout.dispatch_pending(enqueue=False) == 1
     # The endpoint disappears without its deliveries (as if the fan-out inserted after the delete).
     await WebhookEndpoint.get_pymongo_collection().delete_one({"_id": endpoint.id})
     assert await WebhookDelivery.find(WebhookDelivery.endpoint_id == endpoint.id).count() == 1
-    assert await webhooks.deliver_endpoint(str(endpoint.id)) == 0
-    assert await webhooks.deliver_due(now=utcnow() + timedelta(hours=1), inline=True) == 0
+    assert await webhooks.delivery.deliver_endpoint(str(endpoint.id)) == 0
+    assert await webhooks.delivery.deliver_due(now=utcnow() + timedelta(hours=1), inline=True) == 0
     assert receiver.received == []
     # The cron drops deliveries whose endpoint is gone.
     assert await WebhookDelivery.find(WebhookDelivery.endpoint_id == endpoint.id).count() == 0
@@ -265,7 +260,7 @@ async def test_two_dispatchers_never_double_dispatch(
     owner = await new_account(services, "owner@example.com")
     endpoints = [await webhooks.create(owner, url=receiver.url(str(i)), events=[TRYON_COMPLETED]) for i in range(2)]
     events = await record_events(owner, *[TRYON_COMPLETED] * 10)
-    created = await asyncio.gather(*(webhooks.dispatch_pending(enqueue=False) for _ in range(4)))
+    created = await asyncio.gather(*(webhooks.fanout.dispatch_pending(enqueue=False) for _ in range(4)))
     assert sum(created) == 20
     for endpoint in endpoints:
         stored = await deliveries_of(endpoint)
@@ -279,10 +274,10 @@ async def test_two_deliverers_keep_one_endpoint_in_order(
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await record_events(owner, *[TRYON_COMPLETED] * 8)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     receiver.delay_s = 0.02
-    await asyncio.gather(*(webhooks.deliver_endpoint(str(endpoint.id)) for _ in range(4)))
-    await webhooks.deliver_endpoint(str(endpoint.id))
+    await asyncio.gather(*(webhooks.delivery.deliver_endpoint(str(endpoint.id)) for _ in range(4)))
+    await webhooks.delivery.deliver_endpoint(str(endpoint.id))
     indexes = [json.loads(r.body)["data"]["index"] for r in receiver.received]
     assert indexes == list(range(8))
 
@@ -296,8 +291,8 @@ async def test_rotation_changes_the_signing_secret(
     assert rotated.secret != endpoint.secret
     assert rotated.secret.startswith("whsec_")
     await record_events(owner, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
-    await webhooks.deliver_endpoint(str(endpoint.id))
+    await webhooks.fanout.dispatch_pending(enqueue=False)
+    await webhooks.delivery.deliver_endpoint(str(endpoint.id))
     [request] = receiver.received
     assert verified(rotated.secret, request)["type"] == TRYON_COMPLETED
     with pytest.raises(WebhookVerificationError):
@@ -310,9 +305,9 @@ async def test_redirects_are_not_followed_and_timeouts_are_failures(
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     receiver.redirect_to = receiver.url("elsewhere")
-    await webhooks.deliver_endpoint(str(endpoint.id))
+    await webhooks.delivery.deliver_endpoint(str(endpoint.id))
     assert [r.path for r in receiver.received] == ["/hook/a"]
     [delivery] = await deliveries_of(endpoint)
     assert delivery.status == DeliveryStatus.FAILED
@@ -322,7 +317,7 @@ async def test_redirects_are_not_followed_and_timeouts_are_failures(
     try:
         receiver.redirect_to = None
         receiver.delay_s = 1.5
-        await quick.deliver_endpoint(str(endpoint.id), now=utcnow() + timedelta(minutes=1))
+        await quick.delivery.deliver_endpoint(str(endpoint.id), now=utcnow() + timedelta(minutes=1))
     finally:
         await quick.aclose()
     [delivery] = await deliveries_of(endpoint)
@@ -340,8 +335,8 @@ async def test_connection_refused_is_a_recorded_failure(services: Services, webh
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=f"http://127.0.0.1:{free_port()}/nobody", events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
-    await webhooks.deliver_endpoint(str(endpoint.id))
+    await webhooks.fanout.dispatch_pending(enqueue=False)
+    await webhooks.delivery.deliver_endpoint(str(endpoint.id))
     [delivery] = await deliveries_of(endpoint)
     assert delivery.status == DeliveryStatus.FAILED
     assert delivery.attempts[0].status_code is None
@@ -380,13 +375,13 @@ async def test_ssrf_is_checked_again_at_delivery(
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     strict = WebhookService(
         services.resources,
         settings=services.resources.settings.model_copy(update={"url_fetch_allow_loopback": False}),
     )
     try:
-        await strict.deliver_endpoint(str(endpoint.id))
+        await strict.delivery.deliver_endpoint(str(endpoint.id))
     finally:
         await strict.aclose()
     assert receiver.received == []
@@ -421,7 +416,7 @@ async def test_test_event_is_sent_at_once_and_not_retried(
     failed = await webhooks.send_test(owner, str(endpoint.id))
     assert failed.status == DeliveryStatus.ABANDONED
     assert failed.attempts[0].status_code == 500
-    assert await webhooks.deliver_due(now=utcnow() + timedelta(days=2), inline=True) == 0
+    assert await webhooks.delivery.deliver_due(now=utcnow() + timedelta(days=2), inline=True) == 0
     assert len(receiver.received) == 2
     stored = await WebhookEndpoint.get(endpoint.id)
     assert stored is not None
@@ -433,11 +428,13 @@ async def test_an_attempt_is_recorded_once(services: Services, webhooks: Webhook
     owner = await new_account(services, "owner@example.com")
     endpoint = await webhooks.create(owner, url=receiver.url(), events=[TRYON_COMPLETED])
     await record_events(owner, TRYON_COMPLETED)
-    await webhooks.dispatch_pending(enqueue=False)
+    await webhooks.fanout.dispatch_pending(enqueue=False)
     [snapshot] = await deliveries_of(endpoint)
     result = SendResult(status_code=500, error="HTTP 500", body="", latency_ms=3)
     now = utcnow()
-    outcomes = await asyncio.gather(*(webhooks._after_attempt(endpoint, snapshot, result, now) for _ in range(3)))
+    outcomes = await asyncio.gather(
+        *(webhooks.delivery._after_attempt(endpoint, snapshot, result, now) for _ in range(3))
+    )
     assert outcomes == [False, False, False]
     [stored] = await deliveries_of(endpoint)
     assert stored.attempt_count == 1

@@ -14,6 +14,7 @@ from datetime import timedelta
 import httpx
 
 from trailroom.core.blobs import LocalBlobStore
+from trailroom.core.limits import LimitPolicies
 from trailroom.core.ratelimit import RateLimiter
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.security import AccessTokens
@@ -41,6 +42,7 @@ class Services:
     analytics: AnalyticsService
     usage: UsageRecorder
     webhooks: WebhookService
+    limits: LimitPolicies
 
 
 def build_services(
@@ -48,6 +50,7 @@ def build_services(
 ) -> Services:
     settings = resources.settings
     limiter = RateLimiter(resources.redis)
+    limits = LimitPolicies(settings)
     tokens = AccessTokens(settings.resolved_secret_key(), timedelta(seconds=settings.access_token_ttl_s))
     runtime_config = RuntimeConfigService()
     api_keys = ApiKeyService(resources.redis, limiter, settings.auth_cache_ttl_s)
@@ -59,7 +62,7 @@ def build_services(
     return Services(
         resources=resources,
         runtime_config=runtime_config,
-        accounts=AccountService(settings, tokens, limiter),
+        accounts=AccountService(settings, tokens, limiter, limits),
         api_keys=api_keys,
         google=GoogleSignIn(settings, resources.redis, http),
         credits=credits,
@@ -68,6 +71,7 @@ def build_services(
         analytics=AnalyticsService(),
         usage=UsageRecorder(),
         webhooks=WebhookService(resources, webhook_http),
+        limits=limits,
     )
 
 

@@ -17,16 +17,14 @@ from litestar.params import FromPath
 
 from trailroom.core.blobs import BlobStore
 from trailroom.core.errors import NotFound, RateLimited, ServiceUnavailable
-from trailroom.core.ratelimit import Limit, RateLimiter
+from trailroom.core.limits import DEMO_RENDERS_PER_IP
+from trailroom.core.ratelimit import RateLimiter
 from trailroom.core.vocabulary import OutputFormat, TryOnMode
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.engines.base import EngineError, TryOnEngine, TryOnInput
 from trailroom.engines.registry import create_engine
 from trailroom.web.base import PageController
 from trailroom.web.templating import STATIC_DIR
-
-# Engine runs per IP: a burst of 6, then one every 20 s. Stored results are not limited.
-DEMO_LIMIT = Limit(6, 120)
 
 
 @dataclass(frozen=True)
@@ -85,7 +83,8 @@ class LiveDemo:
         async with self._locks.setdefault(pair.slug, asyncio.Lock()):
             if await self.blobs.exists(key):
                 return await self.blobs.get(key)
-            decision = await self.limiter.take(f"demo:ip:{ip}", DEMO_LIMIT)
+            # Engine runs are limited per IP; stored results are not.
+            decision = await self.limiter.take(DEMO_RENDERS_PER_IP.key(ip), DEMO_RENDERS_PER_IP.limit)
             if not decision.allowed:
                 raise RateLimited(
                     f"The demo is busy for your network; try again in {decision.retry_after_s} s.",

@@ -17,8 +17,8 @@ from litestar.response import Redirect, Template
 
 from trailroom.core.errors import TrailRoomError
 from trailroom.domain.events.models import EVENT_TYPES
+from trailroom.domain.webhooks.messages import TEST_EVENT
 from trailroom.domain.webhooks.models import WebhookEndpoint
-from trailroom.domain.webhooks.services import TEST_EVENT
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
 from trailroom.web.signed_in import account_id

@@ -20,9 +20,18 @@ ALLOW_PUBLISHABLE = "allow_publishable"
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """Who the request is from, as the middleware found it; it only reads (the checks are the guards').
+    No principal here means the route lacks an account guard: then it is anonymous."""
     principal = connection.scope.get("auth")
     if not isinstance(principal, Principal):
         raise Unauthenticated("Sign in, or send an API key as `Authorization: Bearer tr_sk_…`.", code="unauthenticated")
+    return principal
+
+
+def _admitted(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The principal once it may act: CSRF-checked for a cookie session, and an API key within its
+    rate limit (taken by the middleware; refused here, once, by the guard of the route)."""
+    principal = principal_of(connection)
     if principal.cookie_auth and not principal.csrf_valid and connection.scope.get("method") not in SAFE_METHODS:
         raise csrf_failed()
     decision = principal.rate_limit
@@ -38,7 +47,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
 
 async def requires_account(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """A user session or a secret key; a publishable key only where the route allows it."""
-    principal = principal_of(connection)
+    principal = _admitted(connection)
     if principal.via == Via.PUBLISHABLE_KEY and not handler.opt.get(ALLOW_PUBLISHABLE):
         raise Forbidden(
             "Publishable keys can only create try-ons and read their status; use a secret key on your server.",
@@ -48,7 +57,7 @@ async def requires_account(connection: ASGIConnection[Any, Any, Any, Any], handl
 
 async def requires_session(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """A signed-in user: managing keys is not something an API key may do."""
-    if principal_of(connection).via != Via.SESSION:
+    if _admitted(connection).via != Via.SESSION:
         raise Forbidden("This needs a signed-in user, not an API key.", code="user_session_required")
 
 
@@ -86,7 +95,7 @@ def callers_of(handler: BaseRouteHandler) -> frozenset[Via] | None:
 
 
 def refusals_of(handler: BaseRouteHandler) -> tuple[str, ...]:
-    """The 403 codes a route's guards can answer (with `principal_of`'s CSRF check)."""
+    """The 403 codes a route's guards can answer (each guard checks CSRF for cookie sessions)."""
     codes: list[str] = []
     for guard in handler.resolve_guards():
         if guard is requires_account and not handler.opt.get(ALLOW_PUBLISHABLE):

@@ -3,8 +3,8 @@
 It attaches a Principal to `scope["auth"]` (and the User to `scope["user"]`), or nothing for
 anonymous requests; guards decide what each route needs. Credentials that are present but wrong
 are refused here, never treated as anonymous. API-key requests are rate limited per key and
-answer `RateLimit-*` headers; a key over its limit is refused by the guards (inside the route, so the
-refusal carries the same headers, CORS included).
+answer `RateLimit-*` headers (the limit is `LimitPolicies.api_key_requests`); a key over its limit is
+refused by the account guards (inside the route, so the refusal carries the same headers, CORS included).
 
 CORS: only the widget's publishable keys are meant for browsers on other origins. A preflight
 (which carries no key) is answered for origins some publishable key allows; a real request gets
@@ -24,11 +24,10 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 
 from trailroom.core.asgi import add_headers, is_platform_path, raw_headers
 from trailroom.core.errors import Forbidden, Unauthenticated
-from trailroom.core.ratelimit import Limit
 from trailroom.domain.accounts.cookies import ACCESS_COOKIE, CSRF_HEADER, csrf_ok
 from trailroom.domain.accounts.models import ApiKeyKind
 from trailroom.domain.accounts.principal import Principal, Via
-from trailroom.domain.accounts.services import AccountService, ApiKeyService, SessionAuth
+from trailroom.domain.accounts.services import AccountService, SessionAuth
 from trailroom.domain.services import Services
 
 API_KEY_PREFIXES = ("tr_sk_", "tr_pk_")
@@ -75,7 +74,7 @@ class AuthenticationMiddleware(ASGIMiddleware):
         credential = credential.strip()
         accounts = services.accounts
         if credential.startswith(API_KEY_PREFIXES):
-            principal = await self._api_key(services.api_keys, state.settings, credential, headers)
+            principal = await self._api_key(services, state.settings, credential, headers)
         elif credential:
             bearer = await accounts.session_for_access_token(credential)
             principal = Principal(user=bearer.user, via=Via.SESSION, session_id=bearer.session_id)
@@ -141,7 +140,8 @@ class AuthenticationMiddleware(ASGIMiddleware):
                 raise
             return None
 
-    async def _api_key(self, api_keys: ApiKeyService, settings: Any, key: str, headers: dict[str, str]) -> Principal:
+    async def _api_key(self, services: Services, settings: Any, key: str, headers: dict[str, str]) -> Principal:
+        api_keys = services.api_keys
         api_key, user = await api_keys.authenticate(key)
         if api_key.kind == ApiKeyKind.PUBLISHABLE:
             origin = headers.get("origin")
@@ -152,7 +152,9 @@ class AuthenticationMiddleware(ASGIMiddleware):
                     "This publishable key is not allowed from this origin; add the origin to the key.",
                     code="origin_not_allowed",
                 )
-        decision = await api_keys.limiter.take(f"key:{api_key.id}", Limit(settings.api_key_requests_per_minute, 60))
+        # Taken here (its `RateLimit-*` headers go on every answer); refused by the account guards.
+        policy = services.limits.api_key_requests
+        decision = await api_keys.limiter.take(policy.key(api_key.id), policy.limit)
         if decision.allowed:
             await api_keys.touch(api_key)
         via = Via.PUBLISHABLE_KEY if api_key.kind == ApiKeyKind.PUBLISHABLE else Via.SECRET_KEY

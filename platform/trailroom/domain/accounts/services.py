@@ -40,8 +40,9 @@ from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited, Unauthenticated
 from trailroom.core.ids import parse_object_id
+from trailroom.core.limits import LimitPolicies, RatePolicy
 from trailroom.core.logging import get_logger
-from trailroom.core.ratelimit import LeasedRateLimiter, Limit, RateLimiter
+from trailroom.core.ratelimit import Decision, LeasedRateLimiter, RateLimiter
 from trailroom.domain.accounts.models import (
     ApiKey,
     ApiKeyKind,
@@ -72,9 +73,6 @@ MAX_KEYS_PER_ACCOUNT = 50
 LAST_USED_KEY = "trailroom:apikeys:last_used"
 MAX_ROTATIONS_FOLLOWED = 5  # tabs renewing at once within the reuse grace
 DEVICE_TOKEN_MAX_AGE_S = 180 * 86_400
-# While an account is over its account-wide failure bound, each unknown browser's source may try once a minute.
-SLOWED_SIGN_IN_LIMIT = Limit(1, 60)
-NOTICE_EVERY = Limit(1, 60)  # a throttled account's notice is updated at most once a minute
 log = get_logger("trailroom.accounts")
 
 
@@ -124,10 +122,13 @@ def _suspended() -> Forbidden:
 
 
 class AccountService:
-    def __init__(self, settings: Settings, tokens: AccessTokens, limiter: RateLimiter) -> None:
+    def __init__(
+        self, settings: Settings, tokens: AccessTokens, limiter: RateLimiter, limits: LimitPolicies | None = None
+    ) -> None:
         self.settings = settings
         self.tokens = tokens
         self.limiter = limiter
+        self.limits = limits or LimitPolicies(settings)
         secret = settings.resolved_secret_key()
         self.csrf = CsrfTokens(secret)
         self.devices = DeviceTokens(secret, DEVICE_TOKEN_MAX_AGE_S)
@@ -142,7 +143,7 @@ class AccountService:
         if not name:
             raise InvalidInput("Enter your name.", code="invalid_name", field="name")
         check_password_rules(password, email=email, name=name)
-        await self._limit(f"register:ip:{ip}", Limit(self.settings.registrations_per_ip_per_hour, 3600))
+        await self._limit(self.limits.registrations_per_ip, ip)
         return await self.create_user(email=email, password=password, name=name)
 
     async def create_user(
@@ -166,8 +167,8 @@ class AccountService:
     ) -> tuple[User, TokenPair]:
         """Check the password under the sign-in throttles (see the module's docstring).
         `device_token` is the browser's `tr_device` cookie, if any."""
-        settings = self.settings
-        await self._limit(f"login:ip:{ip}", Limit(settings.login_attempts_per_ip_per_minute, 60))
+        limits = self.limits
+        await self._limit(limits.sign_ins_per_ip, ip)
         try:
             email = normalize_email(email)
         except InvalidInput:
@@ -176,36 +177,32 @@ class AccountService:
         device = self._device_of(device_token, user)
         # Unknown and known emails are throttled alike (by a hash of the email, not the account).
         account = sha256_hex(email)[:32]
-        per_source = Limit(settings.login_failures_per_account_per_15min, 900)
-        hard_limits: list[tuple[str, Limit]]
-        account_wide: tuple[str, Limit] | None
+        hard_limits: list[tuple[RatePolicy, tuple[str, ...]]]
+        account_wide: tuple[RatePolicy, tuple[str, ...]] | None
         if device is not None:  # a known browser: its own failure counter only
-            hard_limits = [(f"login:failures:device:{device.device_id}", per_source)]
+            hard_limits = [(limits.sign_in_failures_per_device, (device.device_id,))]
             account_wide = None
         else:
             hard_limits = [
-                (f"login:failures:ip:{ip}", Limit(settings.login_failures_per_ip_per_hour, 3600)),
-                (f"login:failures:account_ip:{account}:{ip}", per_source),
+                (limits.sign_in_failures_per_ip, (ip,)),
+                (limits.sign_in_failures_per_account_ip, (account, ip)),
             ]
-            account_wide = (
-                f"login:failures:account:{account}",
-                Limit(settings.login_failures_per_account_per_hour, 3600),
-            )
+            account_wide = (limits.sign_in_failures_per_account, (account,))
         try:
             # Looking costs nothing; only failures spend from the buckets.
-            for key, limit in hard_limits:
-                await self._limit(key, limit, cost=0, code="login_throttled")
-            if account_wide is not None and not (await self.limiter.take(*account_wide, cost=0)).allowed:
+            for policy, subject in hard_limits:
+                await self._limit(policy, *subject, cost=0, code="login_throttled")
+            if account_wide is not None and not (await self._take(account_wide[0], *account_wide[1], cost=0)).allowed:
                 # Guessed at from many places: slowed, never locked (each source waits its own turn).
-                await self._limit(f"login:slowed:{account}:{ip}", SLOWED_SIGN_IN_LIMIT, code="login_throttled")
+                await self._limit(limits.slowed_sign_ins, account, ip, code="login_throttled")
         except RateLimited:
             if user is not None:
                 await self._notice_throttled(user, ip=ip, known_device=device is not None)
             raise
         valid = await verify_password(password, user.password_hash if user else None)
         if user is None or not valid:
-            for key, limit in [*hard_limits, *([account_wide] if account_wide else [])]:
-                await self.limiter.take(key, limit)
+            for policy, subject in [*hard_limits, *([account_wide] if account_wide else [])]:
+                await self._take(policy, *subject)
             raise Unauthenticated("The email or password is not correct.", code="invalid_credentials")
         if not user.is_active:
             raise _suspended()
@@ -219,7 +216,7 @@ class AccountService:
     async def _notice_throttled(self, user: User, *, ip: str, known_device: bool) -> None:
         """Tell the owner (a notice on the dashboard, and a log line): at most once a minute."""
         assert user.id is not None
-        if not (await self.limiter.take(f"notice:sign_in:{user.id}", NOTICE_EVERY)).allowed:
+        if not (await self._take(self.limits.sign_in_throttled_notice, user.id)).allowed:
             return
         log.warning("sign-in throttled", user_id=str(user.id), client_ip=ip, known_device=known_device)
         now = utcnow()
@@ -244,8 +241,12 @@ class AccountService:
             {"_id": object_id, "user_id": user_id, "open": True}, {"$set": {"open": False, "dismissed_at": utcnow()}}
         )
 
-    async def _limit(self, key: str, limit: Limit, *, cost: float = 1, code: str = "rate_limited") -> None:
-        decision = await self.limiter.take(key, limit, cost)
+    async def _take(self, policy: RatePolicy, *subject: object, cost: float = 1) -> Decision:
+        return await self.limiter.take(policy.key(*subject), policy.limit, cost)
+
+    async def _limit(self, policy: RatePolicy, *subject: object, cost: float = 1, code: str = "rate_limited") -> None:
+        """Take from the policy's bucket for `subject`, or refuse (the one place sign-in limits refuse)."""
+        decision = await self._take(policy, *subject, cost=cost)
         if not decision.allowed:
             raise RateLimited(
                 f"Too many attempts; try again in {decision.retry_after_s} s.",
@@ -439,11 +440,10 @@ class AccountService:
     ) -> TokenPair:
         """Set a new password (the current one is required when there is one) and end every other
         session: all refresh tokens are revoked, and a fresh session is returned for the caller."""
-        failures = Limit(self.settings.login_failures_per_account_per_15min, 900)
-        bucket = f"password:account:{user.id}"
-        await self._limit(bucket, failures, cost=0, code="password_change_throttled")
+        failures = self.limits.password_change_failures
+        await self._limit(failures, user.id, cost=0, code="password_change_throttled")
         if user.password_hash is not None and not await verify_password(current_password, user.password_hash):
-            await self.limiter.take(bucket, failures)
+            await self._take(failures, user.id)
             raise InvalidInput(
                 "The current password is not correct.", code="wrong_current_password", field="current_password"
             )

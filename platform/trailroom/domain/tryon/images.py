@@ -30,7 +30,6 @@ import base64
 import binascii
 import contextlib
 import io
-import ipaddress
 import re
 import struct
 from dataclasses import dataclass
@@ -41,7 +40,19 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from trailroom.core.errors import InvalidInput
-from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
+from trailroom.core.netguard import (
+    AddressForbidden,
+    ConnectFailed,
+    GuardedClient,
+    OutboundPolicy,
+    OutboundRefused,
+    RedirectBroken,
+    TooLarge,
+    TooManyRedirects,
+    Unresolvable,
+    UrlRejected,
+    read_capped,
+)
 
 MIB = 1024 * 1024
 
@@ -104,51 +115,50 @@ def _size_text(n: int) -> str:
 # --- what the bytes are -------------------------------------------------------------------------
 
 _ACCEPTED_NAMES = "JPEG, PNG or WebP"
-
-
-def _sniff_accepted(data: bytes) -> str | None:
-    """The Pillow format name of an accepted type, from the leading bytes only."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-_OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "BigTIFF"),
-    (b"MM\x00+", "BigTIFF"),
-    (b"%PDF-", "PDF"),
-    (b"8BPS", "Photoshop (PSD)"),
-    (b"\xff\x0a", "JPEG XL"),
-    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (b"\xffO\xffQ", "JPEG 2000"),
-    (b"qoif", "QOI"),
-    (b"DDS ", "DDS"),
-    (b"\x76\x2f\x31\x01", "OpenEXR"),
-    (b"#?RADIANCE", "Radiance HDR"),
-)
+_ACCEPTED = ("JPEG", "PNG", "WEBP")  # Pillow's names of the formats we take
+_SAME_AS = {"MPO": "JPEG"}  # Pillow's JPEG reader names a JPEG with more pictures (as cameras write) MPO
+# Types Pillow recognises by their signature, named in the refusal (as people call them).
+_NAMED_BY_PILLOW = {
+    "GIF": "GIF",
+    "BMP": "BMP",
+    "DIB": "BMP",
+    "TIFF": "TIFF",
+    "ICO": "ICO",
+    "ICNS": "ICNS",
+    "PSD": "Photoshop (PSD)",
+    "DDS": "DDS",
+    "QOI": "QOI",
+    "JPEG2000": "JPEG 2000",
+    "AVIF": "AVIF",
+}
+# Types Pillow cannot open, so cannot name: the ones phones and design tools commonly hand people.
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
-_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+_UNREADABLE_SIGNATURES = ((b"%PDF-", "PDF"), (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"))
+_UNREADABLE_BY_PILLOW = (
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    Image.DecompressionBombWarning,
+    OSError,
+    ValueError,
+    SyntaxError,
+    EOFError,
+    IndexError,
+    struct.error,
+)
 
 
 def _other_image_type(data: bytes) -> str | None:
     """The name of a recognisable image (or document) type we do not accept, if it is one."""
-    for signature, name in _OTHER_SIGNATURES:
+    # The header only: nothing is decoded.
+    with (
+        contextlib.suppress(*_UNREADABLE_BY_PILLOW),
+        Image.open(io.BytesIO(data), formats=list(_NAMED_BY_PILLOW)) as image,
+    ):
+        return _NAMED_BY_PILLOW.get(image.format or "")
+    for signature, name in _UNREADABLE_SIGNATURES:
         if data.startswith(signature):
             return name
-    if data.startswith(b"BM") and len(data) >= 18 and struct.unpack_from("<I", data, 14)[0] in _BMP_HEADER_SIZES:
-        return "BMP"
-    if data[:4] in (b"\x00\x00\x01\x00", b"\x00\x00\x02\x00") and len(data) >= 6 and data[4:6] != b"\x00\x00":
-        return "ICO"
     if data[4:8] == b"ftyp":
         brand = data[8:12]
         if brand in _AVIF_BRANDS:
@@ -161,58 +171,13 @@ def _other_image_type(data: bytes) -> str | None:
     return None
 
 
-_JPEG_FRAME_MARKERS = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """Width and height from the first frame header (SOFn), walking the marker segments."""
-    i, n = 2, len(data)
-    while i + 4 <= n:
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
-            i += 2
-            continue
-        if marker in (0xD9, 0xDA):  # end of image or start of scan before any frame header
-            return None
-        (length,) = struct.unpack_from(">H", data, i + 2)
-        if length < 2:
-            return None
-        if marker in _JPEG_FRAME_MARKERS:
-            if i + 9 > n:
-                return None
-            height, width = struct.unpack_from(">HH", data, i + 5)
-            return width, height
-        i += 2 + length
-    return None
-
-
-def _declared_size(data: bytes, kind: str) -> tuple[int, int] | None:
-    """The dimensions the header declares, read without Pillow (None when it cannot be read here;
-    Pillow's lazy header parse is then the check before any pixel is decoded)."""
-    if kind == "PNG":
-        if len(data) >= 24 and data[12:16] == b"IHDR":
-            width, height = struct.unpack_from(">II", data, 16)
-            return int(width), int(height)
-        return None
-    if kind == "WEBP":
-        chunk = data[12:16]
-        if chunk == b"VP8 " and len(data) >= 30 and data[23:26] == b"\x9d\x01\x2a":
-            width, height = struct.unpack_from("<HH", data, 26)
-            return width & 0x3FFF, height & 0x3FFF
-        if chunk == b"VP8L" and len(data) >= 25 and data[20] == 0x2F:
-            (bits,) = struct.unpack_from("<I", data, 21)
-            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
-        if chunk == b"VP8X" and len(data) >= 30:
-            width = int.from_bytes(data[24:27], "little") + 1
-            height = int.from_bytes(data[27:30], "little") + 1
-            return width, height
-        return None
-    return _jpeg_size(data)
+def _not_accepted(data: bytes, field: str) -> InvalidInput:
+    other = _other_image_type(data)
+    if other is not None:
+        return _invalid(
+            "unsupported_image_type", f"The {field} is a {other} file; send a {_ACCEPTED_NAMES} image.", field
+        )
+    return _invalid("image_not_decodable", f"The {field} is not an image; send a {_ACCEPTED_NAMES} image.", field)
 
 
 def _check_dimensions(width: int, height: int, limits: ImageLimits, field: str) -> None:
@@ -291,18 +256,35 @@ def _to_rgb(image: Image.Image, icc: bytes | None) -> Image.Image:
     return converted
 
 
-def _decode(data: bytes, kind: str, limits: ImageLimits, field: str) -> tuple[Image.Image, bytes | None]:
+def _too_many_pixels(limits: ImageLimits, field: str) -> InvalidInput:
+    return _invalid(
+        "image_too_large",
+        f"The {field} has too many pixels to be decoded safely; the limit is {limits.pixel_ceiling / 1e6:.1f} MP.",
+        field,
+    )
+
+
+def _decode(data: bytes, limits: ImageLimits, field: str) -> tuple[Image.Image, str, bytes | None]:
+    """The image, the accepted type it is (from the bytes, by Pillow) and its ICC profile. Pillow
+    reads the header first (lazily): its size is checked before any pixel is decoded."""
     try:
-        image = Image.open(io.BytesIO(data), formats=[kind])
-        # Pillow has read the header only: check its idea of the size before decoding a pixel.
+        image = Image.open(io.BytesIO(data), formats=list(_ACCEPTED))
+    except UnidentifiedImageError as exc:
+        raise _not_accepted(data, field) from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        # Pillow's own guard (its warning counts when warnings are errors): refuse, never decode.
+        raise _too_many_pixels(limits, field) from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise _invalid("image_not_decodable", f"The {field} could not be decoded: it is corrupt.", field) from exc
+    kind = _SAME_AS.get(image.format or "", image.format or "")
+    try:
         _check_dimensions(image.width, image.height, limits, field)
         image.load()
     except InvalidInput:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own guard (its warning counts when warnings are errors): refuse, never decode.
-        raise _invalid("image_too_large", f"The {field} has too many pixels to be decoded safely.", field) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+        raise _too_many_pixels(limits, field) from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
         raise _invalid(
             "image_not_decodable",
             f"The {field} could not be decoded: it is truncated or corrupt.",
@@ -310,7 +292,7 @@ def _decode(data: bytes, kind: str, limits: ImageLimits, field: str) -> tuple[Im
         ) from exc
     icc = image.info.get("icc_profile")
     _make_upright(image)
-    return image, icc if isinstance(icc, bytes) and icc else None
+    return image, kind, icc if isinstance(icc, bytes) and icc else None
 
 
 def normalize_image(data: bytes, limits: ImageLimits, *, field: str) -> NormalizedImage:
@@ -323,22 +305,7 @@ def normalize_image(data: bytes, limits: ImageLimits, *, field: str) -> Normaliz
             f"The {field} is {_size_text(len(data))}; the limit is {_size_text(limits.max_bytes)}.",
             field,
         )
-    kind = _sniff_accepted(data)
-    if kind is None:
-        other = _other_image_type(data)
-        if other is not None:
-            raise _invalid(
-                "unsupported_image_type",
-                f"The {field} is a {other} file; send a {_ACCEPTED_NAMES} image.",
-                field,
-            )
-        raise _invalid("image_not_decodable", f"The {field} is not an image; send a {_ACCEPTED_NAMES} image.", field)
-
-    declared = _declared_size(data, kind)
-    if declared is not None:
-        _check_dimensions(*declared, limits, field)
-
-    image, icc = _decode(data, kind, limits, field)
+    image, kind, icc = _decode(data, limits, field)
     image = _to_rgb(image, icc)
     # Nothing from the source travels on: no EXIF, XMP, ICC, comments or text chunks.
     image.info = {}
@@ -406,25 +373,27 @@ def _decode_base64(text: str, limits: ImageLimits, field: str) -> bytes:
         ) from exc
 
 
+def _url_problem(exc: UrlRejected, field: str) -> InvalidInput:
+    if exc.problem == "scheme":
+        return _invalid(
+            "invalid_image_url",
+            f"The {field} URL must start with https:// (got {exc.scheme or 'no'} scheme).",
+            field,
+        )
+    if exc.problem == "no_host":
+        return _invalid("invalid_image_url", f"The {field} URL has no host.", field)
+    if exc.problem == "credentials":
+        return _invalid("invalid_image_url", f"The {field} URL must not contain credentials.", field)
+    return _invalid("invalid_image_url", f"The {field} URL is not a valid URL.", field)
+
+
 def _check_url_text(value: str, field: str, *, allow_http: bool) -> httpx.URL:
     if len(value) > MAX_URL_LENGTH:
         raise _invalid("invalid_image_url", f"The {field} URL is longer than {MAX_URL_LENGTH} characters.", field)
     try:
-        url = httpx.URL(value)
-    except (httpx.InvalidURL, ValueError, TypeError) as exc:
-        raise _invalid("invalid_image_url", f"The {field} URL is not a valid URL.", field) from exc
-    allowed = ("https", "http") if allow_http else ("https",)
-    if url.scheme not in allowed:
-        raise _invalid(
-            "invalid_image_url",
-            f"The {field} URL must start with https:// (got {url.scheme or 'no'} scheme).",
-            field,
-        )
-    if not url.host:
-        raise _invalid("invalid_image_url", f"The {field} URL has no host.", field)
-    if url.userinfo:
-        raise _invalid("invalid_image_url", f"The {field} URL must not contain credentials.", field)
-    return url
+        return GuardedClient(OutboundPolicy(allow_http=allow_http)).parse(value)
+    except UrlRejected as exc:
+        raise _url_problem(exc, field) from exc
 
 
 def parse_image_reference(
@@ -474,121 +443,66 @@ class FetchPolicy:
 
 
 DEFAULT_FETCH_POLICY = FetchPolicy()
-_REDIRECTS = {301, 302, 303, 307, 308}
+_FETCH_HEADERS = {
+    "User-Agent": "TrailRoom-ImageFetcher/1.0",
+    "Accept": "image/jpeg, image/png, image/webp, image/*;q=0.8",
+    "Accept-Encoding": "identity",
+}
 
 
-async def _resolve(host: str, port: int, field: str) -> list[IPAddress]:
+def _fetch_problem(exc: OutboundRefused, limits: ImageLimits, field: str) -> InvalidInput:
+    """The image intake's words for why the guarded client did not bring the image."""
+    if isinstance(exc, UrlRejected):
+        return _url_problem(exc, field)
+    if isinstance(exc, Unresolvable):
+        return _invalid("image_url_unreachable", f"The {field} URL's host {exc.host} could not be resolved.", field)
+    if isinstance(exc, AddressForbidden):
+        where = "redirects to a host that resolves to" if exc.redirected else "resolves to"
+        return _invalid(
+            "image_url_forbidden",
+            f"The {field} URL {where} {exc.reason}; only public internet addresses can be fetched.",
+            field,
+        )
+    if isinstance(exc, RedirectBroken):
+        if exc.location is None:
+            return _invalid(
+                "image_url_unreachable", f"The {field} URL answered {exc.status_code} without a Location.", field
+            )
+        return _invalid("invalid_image_url", f"The {field} URL redirects to an invalid URL.", field)
+    if isinstance(exc, TooManyRedirects):
+        return _invalid(
+            "image_url_unreachable", f"The {field} URL redirected more than {exc.max_redirects} times.", field
+        )
+    if isinstance(exc, TooLarge):
+        return _invalid(
+            "image_too_large", f"The image at the {field} URL is larger than {_size_text(limits.max_bytes)}.", field
+        )
+    if isinstance(exc, ConnectFailed):
+        return _invalid(
+            "image_url_unreachable", f"The {field} URL could not be reached ({exc.cause or 'no address'}).", field
+        )
+    return _invalid("image_url_unreachable", f"The {field} URL could not be fetched ({exc}).", field)
+
+
+async def _fetch(url: str, limits: ImageLimits, guard: GuardedClient, field: str) -> bytes:
     try:
-        return await resolve(host, port)
-    except Unresolvable as exc:
-        raise _invalid("image_url_unreachable", f"The {field} URL's host {host} could not be resolved.", field) from exc
-
-
-async def _send_pinned(
-    client: httpx.AsyncClient,
-    url: httpx.URL,
-    addresses: list[IPAddress],
-    policy: FetchPolicy,
-    field: str,
-) -> httpx.Response:
-    """GET `url` over a connection to one of the already-checked addresses, never to a fresh lookup."""
-    host = url.raw_host.decode("ascii")
-    try:
-        ipaddress.ip_address(host)
-        sni_hostname = None
-    except ValueError:
-        sni_hostname = host
-    headers = {
-        "Host": host_header(url),
-        "User-Agent": "TrailRoom-ImageFetcher/1.0",
-        "Accept": "image/jpeg, image/png, image/webp, image/*;q=0.8",
-        "Accept-Encoding": "identity",
-    }
-    extensions: dict[str, object] = {"timeout": httpx.Timeout(policy.timeout_s).as_dict()}
-    if sni_hostname is not None:
-        # The TLS handshake names (SNI) and verifies the certificate against the host, not the IP.
-        extensions["sni_hostname"] = sni_hostname
-    last_error: Exception | None = None
-    for address in addresses:
-        pinned = url.copy_with(host=str(address), fragment=None)
-        request = httpx.Request("GET", pinned, headers=headers, extensions=extensions)
-        try:
-            return await client.send(request, stream=True, follow_redirects=False, auth=None)
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            last_error = exc
-        except httpx.HTTPError as exc:
-            raise _invalid("image_url_unreachable", f"The {field} URL could not be fetched ({exc}).", field) from exc
-    raise _invalid(
-        "image_url_unreachable", f"The {field} URL could not be reached ({last_error or 'no address'}).", field
-    ) from last_error
-
-
-async def _read_capped(response: httpx.Response, limits: ImageLimits, field: str) -> bytes:
-    too_large = _invalid(
-        "image_too_large",
-        f"The image at the {field} URL is larger than {_size_text(limits.max_bytes)}.",
-        field,
-    )
-    declared = response.headers.get("content-length")
-    if declared is not None and declared.strip().isdigit() and int(declared) > limits.max_bytes:
-        raise too_large
-    body = bytearray()
-    try:
-        async for chunk in response.aiter_bytes():
-            body += chunk
-            if len(body) > limits.max_bytes:
-                raise too_large
-    except httpx.HTTPError as exc:
-        raise _invalid("image_url_unreachable", f"Reading the {field} URL failed ({exc}).", field) from exc
-    return bytes(body)
-
-
-async def _fetch(url: str, limits: ImageLimits, policy: FetchPolicy, client: httpx.AsyncClient, field: str) -> bytes:
-    current = _check_url_text(url, field, allow_http=policy.allow_http)
-    for hop in range(policy.max_redirects + 1):
-        if hop:
-            current = _check_url_text(str(current), field, allow_http=policy.allow_http)
-        host = current.raw_host.decode("ascii")
-        port = current.port or (443 if current.scheme == "https" else 80)
-        addresses = await _resolve(host, port, field)
-        for address in addresses:
-            reason = forbidden_reason(address, allow_loopback=policy.allow_loopback)
-            if reason is not None:
-                where = "redirects to a host that resolves to" if hop else "resolves to"
-                raise _invalid(
-                    "image_url_forbidden",
-                    f"The {field} URL {where} {reason}; only public internet addresses can be fetched.",
-                    field,
-                )
-        response = await _send_pinned(client, current, addresses, policy, field)
-        try:
-            if response.status_code in _REDIRECTS:
-                location = response.headers.get("location")
-                if not location:
-                    raise _invalid(
-                        "image_url_unreachable",
-                        f"The {field} URL answered {response.status_code} without a Location.",
-                        field,
-                    )
-                try:
-                    current = current.join(location)
-                except (httpx.InvalidURL, ValueError, TypeError) as exc:
-                    raise _invalid("invalid_image_url", f"The {field} URL redirects to an invalid URL.", field) from exc
-                continue
+        async with guard.stream(
+            "GET", _check_url_text(url, field, allow_http=guard.policy.allow_http), headers=_FETCH_HEADERS
+        ) as response:
             if not response.is_success:
                 raise _invalid(
                     "image_url_unreachable",
                     f"The {field} URL answered HTTP {response.status_code} {response.reason_phrase}".rstrip() + ".",
                     field,
                 )
-            return await _read_capped(response, limits, field)
-        finally:
-            await response.aclose()
-    raise _invalid(
-        "image_url_unreachable",
-        f"The {field} URL redirected more than {policy.max_redirects} times.",
-        field,
-    )
+            try:
+                return await read_capped(response, limits.max_bytes)
+            except httpx.HTTPError as exc:
+                raise _invalid("image_url_unreachable", f"Reading the {field} URL failed ({exc}).", field) from exc
+    except OutboundRefused as exc:
+        raise _fetch_problem(exc, limits, field) from exc
+    except httpx.HTTPError as exc:
+        raise _invalid("image_url_unreachable", f"The {field} URL could not be fetched ({exc}).", field) from exc
 
 
 async def fetch_image(
@@ -601,31 +515,24 @@ async def fetch_image(
 ) -> bytes:
     """Download an image URL a caller gave us, without letting it reach anything but the public internet.
 
-    Every hop (the URL and each redirect, at most `policy.max_redirects`, followed here and never
-    by httpx) is checked before any connection: https only, no credentials, and every address the
-    host resolves to must be public (not private, loopback, link-local, multicast, reserved,
-    unspecified, CGNAT or a cloud metadata address). The request then goes to one of exactly those
-    checked addresses: the URL is rewritten to the IP, with the real `Host` header and the real name
-    for TLS (SNI and certificate verification through httpcore's `sni_hostname`). So a DNS answer
-    that changes between the check and the connection (DNS rebinding) cannot move the connection to
-    another address; the residual risk is a public address that itself forwards inward (an open
-    proxy we were pointed at), which no client-side check can see. The whole fetch, redirects
-    included, must finish within `policy.timeout_s`, and the body is read as a stream and abandoned
-    past `limits.max_bytes`.
-
-    The bytes are not checked here: pass them to `normalize_image`. Use a client dedicated to this
-    (no base URL, auth, default headers or proxy): no client auth is applied and no client header is
-    sent, but httpx still stores cookies the remote sets in the client's jar, and an HTTPS proxy
-    tunnel would not carry the TLS name.
-
-    A maintained library was considered (httpx-secure pins connections in httpcore's network
-    backend) but it opens a TCP probe to the host, denied addresses included, before validating,
-    checks only the address it selected rather than all of them, and relies on private httpx and
-    httpcore internals; the checks here are small and use public APIs only.
+    The request goes through `GuardedClient` (see it for the checks: every hop, at most
+    `policy.max_redirects` redirects, resolved and found public before any connection, pinned to
+    the checked address); the whole fetch must finish within `policy.timeout_s`, and the body is
+    read as a stream and abandoned past `limits.max_bytes`. The bytes are not checked here: pass
+    them to `normalize_image`. `client` must be dedicated to this (no base URL, auth, default
+    headers or proxy).
     """
+    guard = GuardedClient(
+        OutboundPolicy(
+            allow_http=policy.allow_http,
+            allow_loopback=policy.allow_loopback,
+            timeout_s=policy.timeout_s,
+            max_redirects=policy.max_redirects,
+        ),
+        client,
+    )
     try:
-        async with asyncio.timeout(policy.timeout_s):
-            return await _fetch(url, limits, policy, client, field)
+        return await _fetch(url, limits, guard, field)
     except TimeoutError as exc:
         raise _invalid(
             "image_url_unreachable",

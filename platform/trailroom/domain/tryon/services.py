@@ -39,8 +39,9 @@ from saq.job import Status as SaqStatus
 from trailroom.core.blobs import BlobStore
 from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
-from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id, random_object_id
+from trailroom.core.limits import LimitPolicies, jobs_in_flight
 from trailroom.core.logging import get_logger
 from trailroom.core.mongo import MONGO_UNAVAILABLE
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
@@ -80,7 +81,7 @@ from trailroom.domain.tryon.images import (
 )
 from trailroom.domain.tryon.models import IN_FLIGHT, JobError, JobStatus, StoredImage, TryOnJob
 from trailroom.domain.tryon.shopper_ids import ShopperIds
-from trailroom.domain.tryon.shopper_limits import Reservation, Shopper, ShopperCaps, ShopperLimiter
+from trailroom.domain.tryon.shopper_limits import Reservation, Shopper, ShopperLimiter
 from trailroom.engines.base import EngineError, TryOnEngine, TryOnInput
 from trailroom.engines.registry import create_engine
 from trailroom.resources import Resources
@@ -200,6 +201,7 @@ class TryOnService:
         self.http = http
         self.limits = ImageLimits(max_bytes=self.settings.image_max_bytes)
         self.shoppers = ShopperLimiter(resources.redis)
+        self.limit_policies = LimitPolicies(self.settings)
         self._secret = self.settings.resolved_secret_key().encode()
         self.shopper_ids = ShopperIds(self._secret)
         self.fetch_policy = FetchPolicy(
@@ -289,7 +291,9 @@ class TryOnService:
                 "Shopper ids are for the widget's publishable key; a server names its shoppers itself.",
                 code="publishable_key_required",
             )
-        await self.shoppers.count_new_shopper(str(principal.api_key_id), ip, self.settings.shopper_ids_per_ip_daily)
+        await self.shoppers.count_new_shopper(
+            str(principal.api_key_id), ip, self.limit_policies.shopper_ids_per_ip_daily
+        )
         return self.shopper_ids.issue(str(principal.api_key_id))
 
     def client_secret(self, job: TryOnJob) -> str | None:
@@ -322,10 +326,7 @@ class TryOnService:
             shopper = Shopper(shopper_id=client.get("shopper_id"), ip=client.get("ip"))
         else:
             shopper = Shopper(shopper_id=client.get("shopper_id"), ip=client.get("shopper_ip"))
-        caps = ShopperCaps(
-            per_shopper=api_key.shopper_daily_limit or self.settings.shopper_daily_tryons,
-            per_ip=api_key.ip_daily_limit or self.settings.shopper_ip_daily_tryons,
-        )
+        caps = self.limit_policies.shopper_caps(api_key.shopper_daily_limit, api_key.ip_daily_limit)
         return await self.shoppers.reserve(str(api_key.id), shopper, caps)
 
     async def submit_batch(
@@ -352,7 +353,7 @@ class TryOnService:
         config = await self.config.current()
         for submission in submissions:
             check_options(submission.options, has_bottom=submission.bottom is not None, user=user)
-        limit = user.max_jobs_in_flight or config.max_jobs_in_flight
+        in_flight_cap = jobs_in_flight(user.max_jobs_in_flight, config.max_jobs_in_flight)
         batch_id = str(random_object_id()) if len(submissions) > 1 else None
         jobs = [
             self._new_job(principal, s, config, idempotency_key, fingerprint, batch_id, client or {})
@@ -364,12 +365,7 @@ class TryOnService:
             in_flight = await TryOnJob.find(
                 {"account_id": user.id, "status": {"$in": list(IN_FLIGHT)}}, session=session
             ).count()
-            if in_flight + len(submissions) > limit:
-                raise RateLimited(
-                    f"At most {limit} try-ons can be in progress at once for this account; wait for some to finish.",
-                    code="concurrency_limited",
-                    retry_after=5,
-                )
+            in_flight_cap.check(in_flight, len(submissions))
             charge = await self.credits.spend(
                 session,
                 user_id,

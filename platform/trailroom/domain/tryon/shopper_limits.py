@@ -5,6 +5,7 @@ and by IP address, per API key and UTC day. One Lua script checks both counters 
 each only when both have room, so concurrent submissions can never pass the cap. A reservation is
 released when the submission does not become a new job (refused, failed or an idempotent replay).
 The shopper id itself is issued by the platform (`shopper_ids.py`); new ids are counted per IP too.
+The numbers are `core/limits.py`'s; this module counts and refuses.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from redis.asyncio import Redis
 
 from trailroom.core.clock import utcnow
 from trailroom.core.errors import RateLimited
+from trailroom.core.limits import ShopperCaps
+
+__all__ = ["Reservation", "Shopper", "ShopperCaps", "ShopperLimiter", "seconds_until_utc_midnight"]
 
 _RESERVE = """
 for i, key in ipairs(KEYS) do
@@ -47,12 +51,6 @@ class Shopper:
 
     shopper_id: str | None
     ip: str | None
-
-
-@dataclass(frozen=True)
-class ShopperCaps:
-    per_shopper: int
-    per_ip: int
 
 
 @dataclass(frozen=True)

@@ -1,138 +1,39 @@
-"""Webhook rules: endpoints, fan-out of outbox events, and signed delivery with retries.
+"""Webhook endpoints: what an account registers, reads and changes (the API's and the pages' side).
 
-Invariants:
-- An outbox event is fanned out once: marking it dispatched and inserting its deliveries is one
-  transaction whose first write is a conditional update on `dispatched_at: null`, so of two
-  dispatchers only one creates deliveries (and a unique (endpoint, event) index backs it up).
-- Deliveries to one endpoint go out in order of creation: only the oldest open (pending or
-  failed) delivery of an endpoint is attempted, by the one holder of the endpoint's lease. Later
-  ones wait, so a receiver that was down gets every event, in order, once it answers again.
-- Recording an attempt is one conditional update on the delivery's attempt count: it happens once.
-- `webhook-id` is fixed when the delivery is created: every attempt carries the same one.
-- Every attempt (creation-time check, then again before each send) resolves the host and refuses
-  non-public addresses; the request goes to exactly the checked address (no second lookup), with
-  short timeouts and no redirects followed (a 3xx is a failed attempt).
-- Nothing is sent to a deleted endpoint: its open deliveries are deleted with it, and every attempt
-  re-reads the endpoint first.
+Delivery runs are in `delivery.py`, the fan-out of outbox events in `fanout.py`, the URL rules in
+`urls.py`, and what goes on the wire in `messages.py`; `WebhookService` holds one of each.
+Nothing is sent to a deleted endpoint: its open deliveries are deleted with it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import hashlib
-import hmac
-import ipaddress
-import json
-import random
-import secrets
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from beanie import PydanticObjectId, SortDirection
 from pymongo import ReturnDocument
-from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import DuplicateKeyError
-from saq import Queue
 
 from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id
-from trailroom.core.logging import get_logger
-from trailroom.core.netguard import IPAddress, Unresolvable, forbidden_reason, host_header, resolve
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
-from trailroom.core.transactions import in_transaction
-from trailroom.domain.events.models import EVENT_TYPES, DomainEvent
-from trailroom.domain.webhooks.models import (
-    OPEN_STATUSES,
-    DeliveryAttempt,
-    DeliveryStatus,
-    WebhookDelivery,
-    WebhookEndpoint,
-)
+from trailroom.domain.events.models import EVENT_TYPES
+from trailroom.domain.webhooks.delivery import WebhookDeliverer
+from trailroom.domain.webhooks.fanout import EventFanOut
+from trailroom.domain.webhooks.messages import TEST_EVENT, event_payload, new_secret, new_webhook_id
+from trailroom.domain.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from trailroom.domain.webhooks.urls import WebhookUrls
 from trailroom.resources import Resources
 
-log = get_logger("trailroom.webhooks")
-
-SECRET_PREFIX = "whsec_"
-TEST_EVENT = "webhook.test"
-# Recorded in the outbox when an endpoint is disabled, for the owner to be told (no endpoint can
-# subscribe to it: it is not one of EVENT_TYPES).
-ENDPOINT_DISABLED_EVENT = "webhook.disabled"
 MAX_ENDPOINTS_PER_ACCOUNT = 20
-MAX_URL_LENGTH = 2000
-RESPONSE_BODY_LIMIT = 1024
-# Delay before the 2nd, 3rd, … attempt: about a day in all, then the delivery is abandoned.
-RETRY_SCHEDULE: tuple[timedelta, ...] = (
-    timedelta(seconds=5),
-    timedelta(minutes=5),
-    timedelta(minutes=30),
-    timedelta(hours=2),
-    timedelta(hours=5),
-    timedelta(hours=10),
-    timedelta(hours=10),
-)
-JITTER = 0.1  # each delay is stretched or shrunk by up to 10 %
-DISABLE_AFTER_FAILING = timedelta(days=3)
-DISABLE_AFTER_ABANDONED = 5
-MAX_ATTEMPTS_PER_RUN = 100
-RUN_BUDGET_S = 60  # a delivery run starts no attempt after this long (the job's timeout allows one more)
-LEASE = timedelta(seconds=180)  # longer than a run can take; renewed before every attempt
-DISPATCH_BATCH = 100
-DELIVER_JOB = "deliver_webhook_endpoint"
-OLDEST_FIRST = [("created_at", SortDirection.ASCENDING), ("_id", SortDirection.ASCENDING)]
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def new_webhook_id() -> str:
-    return "msg_" + secrets.token_urlsafe(18)
-
-
-def sign(secret: str, webhook_id: str, timestamp: int, body: str) -> str:
-    """The Standard Webhooks `webhook-signature` value: `v1,` + base64 HMAC-SHA256 of `id.timestamp.body`
-    keyed by the secret's bytes (the base64 after `whsec_`)."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    digest = hmac.new(key, f"{webhook_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
-
-
-def retry_delay(failed_attempts: int, rng: Callable[[float, float], float] = random.uniform) -> timedelta | None:
-    """How long to wait after the `failed_attempts`-th failure, or None when it is time to give up."""
-    if failed_attempts > len(RETRY_SCHEDULE):
-        return None
-    base = RETRY_SCHEDULE[failed_attempts - 1]
-    return base * rng(1 - JITTER, 1 + JITTER)
-
-
-def _forbidden(detail: str) -> InvalidInput:
-    return InvalidInput(detail, code="webhook_url_forbidden", field="url")
 
 
 @dataclass(frozen=True)
 class DeliveryPage:
     items: list[WebhookDelivery]
     next_cursor: str | None
-
-
-@dataclass(frozen=True)
-class SendResult:
-    status_code: int | None
-    error: str | None
-    body: str | None
-    latency_ms: int
-
-    @property
-    def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
 
 
 class WebhookService:
@@ -145,30 +46,12 @@ class WebhookService:
         timeout_s: float = 10.0,
     ) -> None:
         self.resources = resources
-        self.settings = settings or resources.settings
-        self.allow_http = self.settings.url_fetch_allow_http
-        self.allow_loopback = self.settings.url_fetch_allow_loopback
-        self.timeout_s = timeout_s
-        self._http = http
-        self._own_http = http is None
-
-    @property
-    def queue(self) -> Queue:
-        return self.resources.queues.default
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            # Our own client: no base URL, auth, proxy from the environment or redirects.
-            self._http = httpx.AsyncClient(follow_redirects=False, trust_env=False, timeout=self.timeout_s)
-        return self._http
+        self.urls = WebhookUrls(settings or resources.settings, http, timeout_s=timeout_s)
+        self.delivery = WebhookDeliverer(resources, self.urls, timeout_s=timeout_s)
+        self.fanout = EventFanOut(resources, self.delivery)
 
     async def aclose(self) -> None:
-        if self._own_http and self._http is not None:
-            await self._http.aclose()
-            self._http = None
-
-    # -- endpoints ------------------------------------------------------------------------------
+        await self.urls.aclose()
 
     def _check_events(self, events: list[str]) -> list[str]:
         unknown = sorted(set(events) - set(EVENT_TYPES))
@@ -181,43 +64,11 @@ class WebhookService:
             )
         return [e for e in EVENT_TYPES if e in set(events)]
 
-    def _check_url_text(self, url: str) -> httpx.URL:
-        url = url.strip()
-        invalid = InvalidInput(
-            "url must be an https:// URL" + (" (or http://)" if self.allow_http else "") + " without credentials.",
-            code="invalid_webhook_url",
-            field="url",
-        )
-        if not url or len(url) > MAX_URL_LENGTH or any(c.isspace() for c in url):
-            raise invalid
-        try:
-            parsed = httpx.URL(url)
-        except (httpx.InvalidURL, ValueError, TypeError) as exc:
-            raise invalid from exc
-        schemes = {"https", "http"} if self.allow_http else {"https"}
-        if parsed.scheme not in schemes or not parsed.host or parsed.userinfo or urlsplit(url).fragment:
-            raise invalid
-        return parsed
-
-    async def _checked_addresses(self, url: httpx.URL) -> list[IPAddress]:
-        """Every address the URL's host resolves to, or an error if any of them is not public."""
-        addresses = await _resolve(url.host, url.port or (443 if url.scheme == "https" else 80))
-        for address in addresses:
-            reason = forbidden_reason(address, allow_loopback=self.allow_loopback)
-            if reason is not None:
-                raise _forbidden(f"The URL resolves to {reason}; webhooks can only go to public internet addresses.")
-        return addresses
-
-    async def check_url(self, url: str) -> str:
-        parsed = self._check_url_text(url)
-        await self._checked_addresses(parsed)
-        return str(parsed)
-
     async def create(
         self, account_id: PydanticObjectId, *, url: str, events: list[str], description: str = ""
     ) -> WebhookEndpoint:
         checked_events = self._check_events(events)
-        checked_url = await self.check_url(url)
+        checked_url = await self.urls.check_url(url)
         if await WebhookEndpoint.find(WebhookEndpoint.account_id == account_id).count() >= MAX_ENDPOINTS_PER_ACCOUNT:
             raise Conflict(
                 f"An account can have at most {MAX_ENDPOINTS_PER_ACCOUNT} webhook endpoints.", code="too_many_webhooks"
@@ -264,7 +115,7 @@ class WebhookService:
         endpoint = await self.get(account_id, endpoint_id)
         changes: dict[str, Any] = {"updated_at": utcnow()}
         if url is not None:
-            changes["url"] = await self.check_url(url)
+            changes["url"] = await self.urls.check_url(url)
         if events is not None:
             changes["events"] = self._check_events(events)
         if description is not None:
@@ -275,7 +126,7 @@ class WebhookService:
                 changes.update(failing_since=None, abandoned_in_a_row=0, disabled_at=None, disabled_reason=None)
         await WebhookEndpoint.get_pymongo_collection().update_one({"_id": endpoint.id}, {"$set": changes})
         if enabled:
-            await self._kick(endpoint.oid)
+            await self.delivery.kick(endpoint.oid)
         return await self.get(account_id, endpoint_id)
 
     async def delete(self, account_id: PydanticObjectId, endpoint_id: str) -> None:
@@ -316,359 +167,16 @@ class WebhookService:
             account_id=account_id,
             event_type=TEST_EVENT,
             webhook_id=new_webhook_id(),
-            payload=_payload(
+            payload=event_payload(
                 TEST_EVENT, now, {"endpoint_id": str(endpoint.id), "message": "A test event from TrailRoom."}
             ),
             next_attempt_at=None,
             created_at=now,
         )
         await delivery.insert()
-        result = await self._send(endpoint, delivery)
+        result = await self.delivery.send(endpoint, delivery)
         status = DeliveryStatus.DELIVERED if result.ok else DeliveryStatus.ABANDONED
-        await self._record(delivery, result, now, status=status, next_attempt_at=None)
+        await self.delivery.record(delivery, result, now, status=status, next_attempt_at=None)
         stored = await WebhookDelivery.get(delivery.id)
         assert stored is not None
         return stored
-
-    # -- fan-out ----------------------------------------------------------------------------------
-
-    async def dispatch_pending(self, *, limit: int = 1000, enqueue: bool = True) -> int:
-        """Fan undispatched outbox events out to the subscribed, enabled endpoints of their account, in
-        order of creation. Returns how many deliveries were created."""
-        created = 0
-        seen = 0
-        touched: set[PydanticObjectId] = set()
-        while seen < limit:
-            events = (
-                await DomainEvent.find({"dispatched_at": None})
-                .sort(OLDEST_FIRST)
-                .limit(min(DISPATCH_BATCH, limit - seen))
-                .to_list()
-            )
-            if not events:
-                break
-            for event in events:
-                seen += 1
-                endpoint_ids = await self._dispatch_one(event)
-                created += len(endpoint_ids)
-                touched.update(endpoint_ids)
-        if enqueue:
-            for endpoint_id in touched:
-                await self._kick(endpoint_id)
-        return created
-
-    async def _dispatch_one(self, event: DomainEvent) -> list[PydanticObjectId]:
-        endpoints = await WebhookEndpoint.find(
-            {"account_id": event.account_id, "enabled": True, "events": event.type}
-        ).to_list()
-        timestamp = event.created_at
-        body = _payload(event.type, timestamp, event.data)
-
-        async def work(session: AsyncClientSession) -> list[PydanticObjectId]:
-            claimed = await DomainEvent.get_pymongo_collection().update_one(
-                {"_id": event.id, "dispatched_at": None}, {"$set": {"dispatched_at": utcnow()}}, session=session
-            )
-            if claimed.modified_count != 1:
-                return []  # another dispatcher has it
-            ids = []
-            for endpoint in endpoints:
-                await WebhookDelivery(
-                    endpoint_id=endpoint.oid,
-                    account_id=event.account_id,
-                    event_id=event.id,
-                    event_type=event.type,
-                    webhook_id=new_webhook_id(),
-                    payload=body,
-                ).insert(session=session)
-                ids.append(endpoint.oid)
-            return ids
-
-        try:
-            return await in_transaction(self.resources.mongo, work)
-        except DuplicateKeyError:
-            # Deliveries of this event exist already (its dispatched mark was reset by hand): keep them.
-            log.warning("webhook event fanned out before", event_id=str(event.id))
-            await DomainEvent.get_pymongo_collection().update_one(
-                {"_id": event.id, "dispatched_at": None}, {"$set": {"dispatched_at": utcnow()}}
-            )
-            return []
-
-    async def _kick(self, endpoint_id: PydanticObjectId, *, at: datetime | None = None, tag: str = "now") -> None:
-        """Queue a delivery run for an endpoint (the lease makes extra runs harmless)."""
-        scheduled = int(at.timestamp()) + 1 if at is not None else 0
-        await self.queue.enqueue(
-            DELIVER_JOB,
-            key=f"webhook:{endpoint_id}:{tag}:{time.time_ns()}",
-            endpoint_id=str(endpoint_id),
-            timeout=int(RUN_BUDGET_S + self.timeout_s + 60),
-            retries=1,
-            scheduled=scheduled,
-        )
-
-    # -- delivery ----------------------------------------------------------------------------------
-
-    async def deliver_due(self, *, now: datetime | None = None, inline: bool = False) -> int:
-        """The cron: every endpoint with a delivery due gets a delivery run (queued, or run here)."""
-        now = now or utcnow()
-        due_for = await WebhookDelivery.get_pymongo_collection().distinct(
-            "endpoint_id", {"status": {"$in": list(OPEN_STATUSES)}, "next_attempt_at": {"$lte": now}}
-        )
-        enabled: dict[Any, bool] = {
-            doc["_id"]: doc["enabled"]
-            async for doc in WebhookEndpoint.get_pymongo_collection().find({"_id": {"$in": due_for}}, {"enabled": 1})
-        }
-        gone = [endpoint_id for endpoint_id in due_for if endpoint_id not in enabled]
-        if gone:  # deliveries created by a fan-out that raced the endpoint's deletion
-            await WebhookDelivery.get_pymongo_collection().delete_many({"endpoint_id": {"$in": gone}})
-        endpoint_ids = [endpoint_id for endpoint_id in due_for if enabled.get(endpoint_id)]
-        for endpoint_id in endpoint_ids:
-            if inline:
-                await self.deliver_endpoint(str(endpoint_id), now=now)
-            else:
-                await self._kick(endpoint_id, tag="cron")
-        return len(endpoint_ids)
-
-    async def deliver_endpoint(self, endpoint_id: str, *, now: datetime | None = None) -> int:
-        """Attempt an endpoint's due deliveries, oldest first, stopping at the first that fails (it is
-        retried later; the ones behind it wait). `now` decides what is due and when retries fall (tests
-        pass a later time instead of waiting); the signed timestamp is always the real time.
-        Returns the number of attempts made."""
-        object_id = parse_object_id(endpoint_id)
-        if object_id is None:
-            return 0
-        made = 0
-        deadline = time.monotonic() + RUN_BUDGET_S
-        for _ in range(3):  # a delivery created while we held the lease is picked up by another round
-            token = secrets.token_hex(8)
-            if not await self._take_lease(object_id, token):
-                return made
-            try:
-                made += await self._drain(object_id, token, now, deadline)
-            finally:
-                await WebhookEndpoint.get_pymongo_collection().update_one(
-                    {"_id": object_id, "lease_token": token}, {"$set": {"lease_until": None, "lease_token": None}}
-                )
-            head = await self._head(object_id)
-            if head is None or head.next_attempt_at is None or head.next_attempt_at > (now or utcnow()):
-                break
-            if time.monotonic() >= deadline or made >= MAX_ATTEMPTS_PER_RUN:
-                await self._kick(object_id, tag="more")  # a long backlog continues in a new run
-                break
-        return made
-
-    async def _take_lease(self, endpoint_id: PydanticObjectId, token: str) -> bool:
-        real_now = utcnow()
-        taken = await WebhookEndpoint.get_pymongo_collection().update_one(
-            {
-                "_id": endpoint_id,
-                "enabled": True,
-                "$or": [{"lease_until": None}, {"lease_until": {"$lt": real_now}}],
-            },
-            {"$set": {"lease_until": real_now + LEASE, "lease_token": token}},
-        )
-        return taken.modified_count == 1
-
-    async def _head(self, endpoint_id: PydanticObjectId) -> WebhookDelivery | None:
-        return (
-            await WebhookDelivery.find({"endpoint_id": endpoint_id, "status": {"$in": list(OPEN_STATUSES)}})
-            .sort(OLDEST_FIRST)
-            .first_or_none()
-        )
-
-    async def _drain(self, endpoint_id: PydanticObjectId, token: str, now: datetime | None, deadline: float) -> int:
-        made = 0
-        while made < MAX_ATTEMPTS_PER_RUN and time.monotonic() < deadline:
-            current = now or utcnow()
-            # Re-read the endpoint before every send: deleted, disabled or lease lost means stop.
-            renewed = await WebhookEndpoint.get_pymongo_collection().find_one_and_update(
-                {"_id": endpoint_id, "lease_token": token, "enabled": True},
-                {"$set": {"lease_until": utcnow() + LEASE}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if renewed is None:
-                return made
-            endpoint = WebhookEndpoint.model_validate(renewed)
-            head = await self._head(endpoint_id)
-            if head is None or head.next_attempt_at is None or head.next_attempt_at > current:
-                return made
-            result = await self._send(endpoint, head)
-            made += 1
-            if not await self._after_attempt(endpoint, head, result, current):
-                return made
-        return made
-
-    async def _after_attempt(
-        self, endpoint: WebhookEndpoint, delivery: WebhookDelivery, result: SendResult, now: datetime
-    ) -> bool:
-        """Record an attempt and its consequences. True when the next delivery may go now."""
-        collection = WebhookEndpoint.get_pymongo_collection()
-        if result.ok:
-            if not await self._record(delivery, result, now, status=DeliveryStatus.DELIVERED, next_attempt_at=None):
-                return False  # recorded by another deliverer (our lease had expired): leave it the run
-            if endpoint.failing_since is not None or endpoint.abandoned_in_a_row:
-                await collection.update_one(
-                    {"_id": endpoint.id}, {"$set": {"failing_since": None, "abandoned_in_a_row": 0}}
-                )
-            return True
-        delay = retry_delay(delivery.attempt_count + 1)
-        await collection.update_one({"_id": endpoint.id, "failing_since": None}, {"$set": {"failing_since": now}})
-        if delay is not None:
-            next_at = now + delay
-            if not await self._record(delivery, result, now, status=DeliveryStatus.FAILED, next_attempt_at=next_at):
-                return False
-            await self._kick(endpoint.oid, at=next_at, tag=f"retry-{delivery.attempt_count + 1}")
-            reason = self._disable_reason(endpoint, now)
-            if reason:
-                await self._disable(endpoint, reason)
-            return False
-        if not await self._record(delivery, result, now, status=DeliveryStatus.ABANDONED, next_attempt_at=None):
-            return False
-        log.warning("webhook delivery abandoned", endpoint_id=str(endpoint.id), delivery_id=str(delivery.id))
-        after = await collection.find_one_and_update(
-            {"_id": endpoint.id}, {"$inc": {"abandoned_in_a_row": 1}}, return_document=ReturnDocument.AFTER
-        )
-        if after is not None:
-            reason = self._disable_reason(WebhookEndpoint.model_validate(after), now)
-            if reason:
-                await self._disable(endpoint, reason)
-                return False
-        return True  # the next delivery is not held up by one that was given up on
-
-    @staticmethod
-    def _disable_reason(endpoint: WebhookEndpoint, now: datetime) -> str | None:
-        failing_since = endpoint.failing_since or now
-        if now - failing_since > DISABLE_AFTER_FAILING:
-            return f"Deliveries have failed since {failing_since.isoformat()} (more than 3 days)."
-        if endpoint.abandoned_in_a_row >= DISABLE_AFTER_ABANDONED:
-            return f"{endpoint.abandoned_in_a_row} deliveries in a row were abandoned after every retry."
-        return None
-
-    async def _disable(self, endpoint: WebhookEndpoint, reason: str) -> None:
-        """Turn a failing endpoint off (once) and record it in the outbox for the owner to be told.
-        Its open deliveries stay: re-enabling it delivers them."""
-        now = utcnow()
-        updated = await WebhookEndpoint.get_pymongo_collection().update_one(
-            {"_id": endpoint.id, "enabled": True},
-            {"$set": {"enabled": False, "disabled_at": now, "disabled_reason": reason, "updated_at": now}},
-        )
-        if updated.modified_count != 1:
-            return
-        log.warning("webhook endpoint disabled", endpoint_id=str(endpoint.id), reason=reason)
-        await DomainEvent(
-            account_id=endpoint.account_id,
-            type=ENDPOINT_DISABLED_EVENT,
-            data={"endpoint_id": str(endpoint.id), "url": endpoint.url, "reason": reason},
-        ).insert()
-
-    async def _record(
-        self,
-        delivery: WebhookDelivery,
-        result: SendResult,
-        now: datetime,
-        *,
-        status: DeliveryStatus,
-        next_attempt_at: datetime | None,
-    ) -> bool:
-        attempt = DeliveryAttempt(
-            at=now,
-            status_code=result.status_code,
-            latency_ms=result.latency_ms,
-            error=result.error,
-            response_body=result.body,
-        )
-        changes: dict[str, Any] = {"status": status, "next_attempt_at": next_attempt_at}
-        if status == DeliveryStatus.DELIVERED:
-            changes["delivered_at"] = now
-        updated = await WebhookDelivery.get_pymongo_collection().update_one(
-            {"_id": delivery.id, "attempt_count": delivery.attempt_count},
-            {"$push": {"attempts": attempt.model_dump()}, "$inc": {"attempt_count": 1}, "$set": changes},
-        )
-        return updated.modified_count == 1
-
-    async def _send(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> SendResult:
-        """POST the delivery's payload, signed, to the endpoint, over a connection to a checked address."""
-        started = time.monotonic()
-
-        def elapsed() -> int:
-            return int((time.monotonic() - started) * 1000)
-
-        try:
-            url = self._check_url_text(endpoint.url)
-            addresses = await self._checked_addresses(url)
-        except InvalidInput as exc:
-            return SendResult(status_code=None, error=exc.detail, body=None, latency_ms=elapsed())
-        timestamp = int(time.time())
-        headers = {
-            "Host": host_header(url),
-            "Content-Type": "application/json",
-            "User-Agent": "TrailRoom-Webhooks/1.0",
-            "webhook-id": delivery.webhook_id,
-            "webhook-timestamp": str(timestamp),
-            "webhook-signature": sign(endpoint.secret, delivery.webhook_id, timestamp, delivery.payload),
-        }
-        extensions: dict[str, object] = {
-            "timeout": httpx.Timeout(self.timeout_s, connect=min(5.0, self.timeout_s)).as_dict()
-        }
-        try:
-            ipaddress.ip_address(url.host)
-        except ValueError:
-            extensions["sni_hostname"] = url.host  # TLS names and verifies the host, not the IP
-        error: str | None = None
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                for address in addresses:
-                    request = httpx.Request(
-                        "POST",
-                        url.copy_with(host=str(address), fragment=None),
-                        headers=headers,
-                        content=delivery.payload.encode(),
-                        extensions=extensions,
-                    )
-                    try:
-                        response = await self.http.send(request, stream=True, follow_redirects=False, auth=None)
-                    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                        error = f"connection failed: {exc}" if str(exc) else f"connection failed: {type(exc).__name__}"
-                        continue
-                    try:
-                        body = await _read_start(response)
-                    finally:
-                        await response.aclose()
-                        self.http.cookies.clear()  # nothing a receiver sets may reach another one
-                    return SendResult(
-                        status_code=response.status_code,
-                        error=None if response.is_success else f"HTTP {response.status_code}",
-                        body=body,
-                        latency_ms=elapsed(),
-                    )
-        except TimeoutError:
-            error = f"timed out after {self.timeout_s:g} s"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
-        return SendResult(status_code=None, error=error or "no address", body=None, latency_ms=elapsed())
-
-
-async def _resolve(host: str, port: int) -> list[IPAddress]:
-    try:
-        return await resolve(host, port)
-    except Unresolvable as exc:
-        raise InvalidInput(
-            f"The host {host} could not be resolved.", code="webhook_url_unresolvable", field="url"
-        ) from exc
-
-
-def _payload(event_type: str, timestamp: datetime, data: dict[str, Any]) -> str:
-    return json.dumps(
-        {"type": event_type, "timestamp": timestamp.isoformat().replace("+00:00", "Z"), "data": data},
-        separators=(",", ":"),
-        default=str,
-    )
-
-
-async def _read_start(response: httpx.Response) -> str:
-    """The first KiB of the answer (the rest is not read)."""
-    body = bytearray()
-    async for chunk in response.aiter_bytes():
-        body += chunk
-        if len(body) >= RESPONSE_BODY_LIMIT:
-            break
-    return bytes(body[:RESPONSE_BODY_LIMIT]).decode("utf-8", errors="replace")
