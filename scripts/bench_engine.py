@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from trailroom.engines.base import TryOnInput, TryOnMode
+from trailroom.core.vocabulary import TryOnMode
+from trailroom.engines.base import TryOnInput
 from trailroom.engines.local import LocalEngine
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data"

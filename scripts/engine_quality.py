@@ -21,7 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from trailroom.engines.base import EngineError, TryOnInput, TryOnMode
+from trailroom.core.vocabulary import TryOnMode
+from trailroom.engines.base import EngineError, TryOnInput
 from trailroom.engines.local import LocalEngine
 from trailroom.engines.local.metrics import measure
 

@@ -17,7 +17,8 @@ import io
 
 from PIL import Image
 
-from trailroom.engines.base import MEDIA_TYPES, EngineError, TryOnInput, TryOnOutput
+from trailroom.core.vocabulary import MEDIA_TYPES
+from trailroom.engines.base import EngineError, TryOnInput, TryOnOutput
 from trailroom.engines.registry import register_engine
 
 OK_DELAY_S = 0.4

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from trailroom.engines.base import EngineError, GarmentPhotoType, TryOnInput, TryOnMode
+from trailroom.core.vocabulary import GarmentPhotoType, TryOnMode
+from trailroom.engines.base import EngineError, TryOnInput
 from trailroom.engines.local import LocalEngine
 
 from .conftest import photo, pixels, png

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from trailroom.engines.base import TryOnInput, TryOnMode
+from trailroom.core.vocabulary import TryOnMode
+from trailroom.engines.base import TryOnInput
 from trailroom.engines.local import LocalEngine
 from trailroom.engines.local.compose import between_legs
 from trailroom.engines.local.engine import MIN_GARMENT_SIDE, decode

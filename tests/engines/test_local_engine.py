@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trailroom.engines.base import MEDIA_TYPES, OutputFormat, TryOnEngine, TryOnInput, TryOnMode
+from trailroom.core.vocabulary import MEDIA_TYPES, OutputFormat, TryOnMode
+from trailroom.engines.base import TryOnEngine, TryOnInput
 from trailroom.engines.local import LocalEngine
 from trailroom.engines.local import pose as lm
 from trailroom.engines.local.compose import skin_like, skin_tone

@@ -12,17 +12,9 @@ from PIL import Image
 
 from tests.conftest import serve
 from tests.fakes.openai_server import API_KEY, Failure, OpenAIServer
+from trailroom.core.vocabulary import GarmentPhotoType, OutputFormat, Quality, TryOnMode
 from trailroom.embedded.process import free_port
-from trailroom.engines.base import (
-    INVALID_IMAGE,
-    INVALID_REQUEST,
-    EngineError,
-    GarmentPhotoType,
-    OutputFormat,
-    Quality,
-    TryOnInput,
-    TryOnMode,
-)
+from trailroom.engines.base import INVALID_IMAGE, INVALID_REQUEST, EngineError, TryOnInput
 from trailroom.engines.openai_images import DEFAULT_MODEL, DEFAULT_SIZE, OpenAIEngine, default_prompt
 from trailroom.engines.registry import create_engine, registered_engines
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from trailroom.engines.base import MEDIA_TYPES, EngineError, TryOnInput, TryOnOutput
+from trailroom.core.vocabulary import MEDIA_TYPES
+from trailroom.engines.base import EngineError, TryOnInput, TryOnOutput
 from trailroom.engines.registry import register_engine
 
 

@@ -2,45 +2,24 @@
 
 An engine turns one person photo and one or two garment photos into one result image. Photos it
 cannot use are refused with an `EngineError` whose `code` is stable, so the API and the widget can
-tell the shopper what to change.
+tell the shopper what to change. The words of a request (modes, qualities, formats, garment photo
+types) are the try-on vocabulary in `core/vocabulary.py`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-
-class TryOnMode(StrEnum):
-    TOP = "top"
-    BOTTOM = "bottom"
-    DRESS = "dress"
-    FULL = "full"
-
-
-class GarmentPhotoType(StrEnum):
-    FLAT_LAY = "flat_lay"
-    ON_MODEL = "on_model"
-
-
-class Quality(StrEnum):
-    FAST = "fast"
-    BALANCED = "balanced"
-    HIGH = "high"
-
-
-class OutputFormat(StrEnum):
-    PNG = "png"
-    JPEG = "jpeg"
-    WEBP = "webp"
-
-
-MEDIA_TYPES: dict[OutputFormat, str] = {
-    OutputFormat.PNG: "image/png",
-    OutputFormat.JPEG: "image/jpeg",
-    OutputFormat.WEBP: "image/webp",
-}
+from trailroom.core.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_QUALITY,
+    GarmentPhotoType,
+    OutputFormat,
+    Quality,
+    TryOnMode,
+)
 
 
 @dataclass(frozen=True)
@@ -49,10 +28,10 @@ class TryOnInput:
     person: bytes  # validated image bytes (JPEG/PNG/WebP), EXIF orientation already applied
     garment: bytes  # the garment for top/bottom/dress, the top for full
     bottom: bytes | None = None  # required for full
-    garment_photo_type: GarmentPhotoType = GarmentPhotoType.FLAT_LAY
+    garment_photo_type: GarmentPhotoType = DEFAULT_GARMENT_PHOTO_TYPE
     seed: int = 0
-    quality: Quality = Quality.BALANCED
-    output_format: OutputFormat = OutputFormat.PNG
+    quality: Quality = DEFAULT_QUALITY
+    output_format: OutputFormat = DEFAULT_OUTPUT_FORMAT
     prompt: str | None = None  # for prompt-driven engines (OpenAI); the local engine ignores it
 
 

@@ -20,18 +20,8 @@ from openai import AsyncOpenAI
 from PIL import Image, UnidentifiedImageError
 
 from trailroom.core.logging import get_logger
-from trailroom.engines.base import (
-    INVALID_IMAGE,
-    INVALID_REQUEST,
-    MEDIA_TYPES,
-    EngineError,
-    GarmentPhotoType,
-    OutputFormat,
-    Quality,
-    TryOnInput,
-    TryOnMode,
-    TryOnOutput,
-)
+from trailroom.core.vocabulary import MEDIA_TYPES, GarmentPhotoType, OutputFormat, Quality, TryOnMode
+from trailroom.engines.base import INVALID_IMAGE, INVALID_REQUEST, EngineError, TryOnInput, TryOnOutput
 
 log = get_logger("trailroom.engines.openai")
 

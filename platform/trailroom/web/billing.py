@@ -6,6 +6,7 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from trailroom.core.vocabulary import MODE_LABELS
 from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, MAX_CUSTOM_CREDITS, MIN_CUSTOM_CREDITS, quote
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
@@ -26,5 +27,5 @@ class BillingPages(DashboardController):
             "pages/app/billing.html",
             quotes=quotes,
             fixed_plan=next(q for q in quotes if q.credits == FIXED_PLAN_CREDITS),
-            costs=config.credit_costs,
+            costs=[(MODE_LABELS.get(mode, mode), config.cost_of(mode)) for mode in config.credit_costs],
         )

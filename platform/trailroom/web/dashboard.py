@@ -10,6 +10,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from trailroom.core.errors import Conflict, InvalidInput, NotFound, RateLimited
+from trailroom.core.vocabulary import TryOnMode
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.domain.accounts.cookies import session_cookies
 from trailroom.domain.accounts.models import ApiKey, ApiKeyKind
@@ -63,7 +64,7 @@ class HomeController(DashboardController):
             recent=[(job, self._thumbnail(ctx, job)) for job in recent],
             checklist=checklist,
             checklist_done=sum(step.done for step in checklist),
-            top_cost=await services.credits.cost_of("top"),
+            top_cost=await services.credits.cost_of(TryOnMode.TOP),
             notices=await services.accounts.open_notices(user.id),
         )
 

@@ -19,8 +19,9 @@ from trailroom.core.blobs import BlobStore
 from trailroom.core.errors import NotFound, RateLimited, ServiceUnavailable
 from trailroom.core.limits import DEMO_RENDERS_PER_IP
 from trailroom.core.ratelimit import RateLimiter
+from trailroom.core.vocabulary import OutputFormat, TryOnMode
 from trailroom.domain.accounts.controllers import client_ip
-from trailroom.engines.base import EngineError, OutputFormat, TryOnEngine, TryOnInput, TryOnMode
+from trailroom.engines.base import EngineError, TryOnEngine, TryOnInput
 from trailroom.engines.registry import create_engine
 from trailroom.web.assets import STATIC_DIR
 from trailroom.web.base import PageController

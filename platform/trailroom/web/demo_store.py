@@ -21,6 +21,7 @@ from litestar.params import FromPath
 
 from trailroom.core.config import Settings
 from trailroom.core.errors import NotFound
+from trailroom.core.vocabulary import TryOnMode
 from trailroom.seed import read_demo_keys
 from trailroom.web.assets import TEMPLATES_DIR
 
@@ -50,7 +51,7 @@ PRODUCTS = (
         slug="oxford-shirt",
         name="Sky Oxford Shirt",
         price="₹1,899",
-        mode="top",
+        mode=TryOnMode.TOP,
         image="oxford-shirt.jpg",
         summary="A soft, pale-blue oxford cotton shirt with a button-down collar. Smart for work, easy at weekends.",
         details=("100% cotton oxford weave", "Regular fit", "Machine wash at 30 °C"),
@@ -59,7 +60,7 @@ PRODUCTS = (
         slug="bandana-camp-shirt",
         name="Bandana Camp Shirt",
         price="₹1,499",
-        mode="top",
+        mode=TryOnMode.TOP,
         image="bandana-camp-shirt.jpg",
         summary="A short-sleeved camp-collar shirt in an indigo bandana print. Light, airy and made for summer.",
         details=("Viscose blend", "Relaxed fit", "Camp collar, straight hem"),
@@ -68,7 +69,7 @@ PRODUCTS = (
         slug="denim-jacket",
         name="Washed Denim Jacket",
         price="₹3,299",
-        mode="top",
+        mode=TryOnMode.TOP,
         image="denim-jacket.jpg",
         summary="The classic trucker jacket in a light stone wash, with chest pockets and metal buttons.",
         details=("12 oz cotton denim", "Classic fit", "Two chest pockets"),
@@ -77,7 +78,7 @@ PRODUCTS = (
         slug="selvedge-jeans",
         name="Indigo Straight Jeans",
         price="₹2,699",
-        mode="bottom",
+        mode=TryOnMode.BOTTOM,
         image="selvedge-jeans.jpg",
         summary="Straight-leg jeans in deep indigo denim with a gentle fade. A wardrobe staple.",
         details=("Cotton with a little stretch", "Straight leg, mid rise", "Five pockets"),

@@ -16,46 +16,91 @@ from litestar.di import NamedDependency
 from litestar.response import Redirect, Template
 
 from trailroom.core.errors import InvalidInput, TrailRoomError
+from trailroom.core.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_MODE,
+    DEFAULT_QUALITY,
+    GARMENT_PHOTO_TYPE_LABELS,
+    MAX_SAMPLES,
+    MODE_LABELS,
+    PAID_MODES,
+    QUALITY_LABELS,
+    TWO_GARMENT_MODES,
+    GarmentPhotoType,
+    Quality,
+    TryOnMode,
+    values,
+)
 from trailroom.domain.analytics.middleware import CREDITS_USED
-from trailroom.domain.tryon.services import MAX_SAMPLES, Submission, TryOnOptions
+from trailroom.domain.runtime_config.models import RuntimeConfig
+from trailroom.domain.tryon.services import Submission, TryOnOptions
 from trailroom.server.problems import DOMAIN_STATUS
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
 from trailroom.web.signed_in import session_principal, signed_in
 
 IMAGE_FIELDS = ("person_image", "garment_image", "bottom_image")
-MODES = (
-    ("top", "Top", "Shirts, T-shirts, jackets, hoodies"),
-    ("bottom", "Bottom", "Trousers, jeans, skirts, shorts"),
-    ("dress", "Dress", "Dresses and jumpsuits"),
-    ("full", "Full outfit", "A top and a bottom at once"),
-)
-QUALITIES = (("fast", "Fast"), ("balanced", "Balanced"), ("high", "High"))
-GARMENT_TYPES = (("flat_lay", "Flat lay or packshot"), ("on_model", "Worn by a model"))
+MODE_HINTS = {
+    TryOnMode.TOP: "Shirts, T-shirts, jackets, hoodies",
+    TryOnMode.BOTTOM: "Trousers, jeans, skirts, shorts",
+    TryOnMode.DRESS: "Dresses and jumpsuits",
+    TryOnMode.FULL: "A top and a bottom at once",
+}
+QUALITIES = tuple((quality.value, QUALITY_LABELS[quality]) for quality in Quality)
+GARMENT_TYPES = tuple((kind.value, GARMENT_PHOTO_TYPE_LABELS[kind]) for kind in GarmentPhotoType)
 MAX_FORM_BYTES = 3 * 11 * 1024 * 1024  # three photos at the 10 MiB limit, plus the other fields
+
+
+@dataclass(frozen=True)
+class ModeChoice:
+    """One mode as the form offers it, with the costs the server quotes for it."""
+
+    value: str
+    label: str
+    hint: str
+    per_image: int  # the quote for one image
+    quotes: dict[int, int]  # the quote for each number of images
+    locked: bool  # a paid mode, for an account that has not bought credits
+    needs_bottom: bool
+
+
+def mode_choices(config: RuntimeConfig, *, is_paying: bool) -> list[ModeChoice]:
+    quotes = config.quotes()
+    return [
+        ModeChoice(
+            value=mode.value,
+            label=MODE_LABELS[mode],
+            hint=MODE_HINTS[mode],
+            per_image=quotes[mode][1],
+            quotes=quotes[mode],
+            locked=mode in PAID_MODES and not is_paying,
+            needs_bottom=mode in TWO_GARMENT_MODES,
+        )
+        for mode in TryOnMode
+    ]
 
 
 @dataclass(frozen=True)
 class Prefill:
     """The options the form starts with (a "generate again" from history carries them)."""
 
-    mode: str = "top"
+    mode: str = DEFAULT_MODE.value
     samples: int = 1
-    quality: str = "balanced"
-    garment_photo_type: str = "flat_lay"
+    quality: str = DEFAULT_QUALITY.value
+    garment_photo_type: str = DEFAULT_GARMENT_PHOTO_TYPE.value
     again_of: str | None = None
 
     @classmethod
     def of(cls, query: dict[str, str]) -> Prefill:
-        mode = query.get("mode", "top")
+        mode = query.get("mode", cls.mode)
         samples = query.get("samples", "1")
-        quality = query.get("quality", "balanced")
-        garment = query.get("garment_photo_type", "flat_lay")
+        quality = query.get("quality", cls.quality)
+        garment = query.get("garment_photo_type", cls.garment_photo_type)
         return cls(
-            mode=mode if mode in {m for m, _, _ in MODES} else "top",
+            mode=mode if mode in values(TryOnMode) else cls.mode,
             samples=int(samples) if samples.isdigit() and 1 <= int(samples) <= MAX_SAMPLES else 1,
-            quality=quality if quality in {q for q, _ in QUALITIES} else "balanced",
-            garment_photo_type=garment if garment in {g for g, _ in GARMENT_TYPES} else "flat_lay",
+            quality=quality if quality in values(Quality) else cls.quality,
+            garment_photo_type=garment if garment in values(GarmentPhotoType) else cls.garment_photo_type,
             again_of=query.get("again") or None,
         )
 
@@ -71,13 +116,13 @@ class GeneratePages(DashboardController):
         return ctx.render(
             "pages/app/generate.html",
             status_code=status_code,
-            modes=MODES,
+            modes=mode_choices(config, is_paying=user.is_paying),
             qualities=QUALITIES,
             garment_types=GARMENT_TYPES,
-            costs=config.credit_costs,
+            cost=config.cost_of(prefill.mode, prefill.samples),
             max_samples=MAX_SAMPLES,
             max_bytes=ctx.settings.image_max_bytes,
-            is_paying=user.is_paying,
+            bottom_modes=sorted(TWO_GARMENT_MODES),
             prefill=prefill,
             error=error,
         )
@@ -96,7 +141,7 @@ class GeneratePages(DashboardController):
         try:
             images: dict[str, Any] = {}
             for field in IMAGE_FIELDS:
-                if field == "bottom_image" and fields.get("mode") != "full":
+                if field == "bottom_image" and fields.get("mode") not in TWO_GARMENT_MODES:
                     continue
                 upload = raw.get(field)
                 if isinstance(upload, UploadFile) and upload.filename:
@@ -109,8 +154,8 @@ class GeneratePages(DashboardController):
             options = TryOnOptions(
                 mode=fields.get("mode", ""),
                 samples=int(fields.get("samples", "1")) if fields.get("samples", "1").isdigit() else 0,
-                quality=fields.get("quality", "balanced"),
-                garment_photo_type=fields.get("garment_photo_type", "flat_lay"),
+                quality=fields.get("quality", DEFAULT_QUALITY.value),
+                garment_photo_type=fields.get("garment_photo_type", DEFAULT_GARMENT_PHOTO_TYPE.value),
             )
             submission = Submission(
                 options=options,

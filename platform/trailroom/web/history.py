@@ -21,6 +21,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
 
 from trailroom.core.errors import Conflict, TrailRoomError
+from trailroom.core.vocabulary import FILE_EXTENSIONS, MODE_LABELS, OutputFormat, TryOnMode
 from trailroom.domain.tryon.models import TERMINAL, JobStatus, TryOnJob
 from trailroom.domain.tryon.services import HistoryFilter, TryOnService
 from trailroom.web.base import DashboardController
@@ -30,16 +31,15 @@ from trailroom.web.signed_in import account_id
 PAGE_SIZE = 12
 MAX_BACK = 50  # cursors remembered for "Newer"
 REFRESH_S = 2
-MODES = (("top", "Top"), ("bottom", "Bottom"), ("dress", "Dress"), ("full", "Full outfit"))
+MODES = tuple((mode.value, MODE_LABELS[mode]) for mode in TryOnMode)
 STATUSES = tuple((s.value, s.value.capitalize()) for s in JobStatus)
-EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp"}
 
 
 def job_view(tryon: TryOnService, job: TryOnJob) -> dict[str, Any]:
     """What a template shows of one job: status, timing, error and signed result URLs."""
     completed = job.status == JobStatus.COMPLETED
     results = [tryon.result_url(job, i) for i in range(len(job.results))] if completed else []
-    ext = EXTENSIONS.get(job.output_format, "png")
+    ext = FILE_EXTENSIONS.get(job.output_format, FILE_EXTENSIONS[OutputFormat.PNG])
     again = urlencode(
         {
             "mode": job.mode,

@@ -15,6 +15,20 @@ from litestar import get
 from litestar.di import NamedDependency
 from litestar.response import Template
 
+from trailroom.core.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_MODE,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_QUALITY,
+    MAX_SAMPLES,
+    TWO_GARMENT_MODES,
+    GarmentPhotoType,
+    OutputFormat,
+    Quality,
+    TryOnMode,
+    listed,
+    values,
+)
 from trailroom.domain.accounts.models import ApiKeyKind
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
@@ -30,13 +44,33 @@ DEFAULT_OPERATION = "GET /api/v1/credits"
 PLAYGROUND_KEY_NAME = "Playground"
 TRYON_FORM = [
     {"name": "person_image", "kind": "file", "required": True, "help": "A photo of the person (PNG, JPEG, WebP)"},
-    {"name": "garment_image", "kind": "file", "required": True, "help": "The garment (for full: the top)"},
-    {"name": "bottom_image", "kind": "file", "required": False, "help": "Only for mode full: the trousers or skirt"},
-    {"name": "mode", "kind": "select", "options": ["top", "bottom", "dress", "full"], "default": "top"},
-    {"name": "samples", "kind": "text", "default": "1", "help": "1-4 images, each charged"},
-    {"name": "quality", "kind": "select", "options": ["fast", "balanced", "high"], "default": "balanced"},
-    {"name": "output_format", "kind": "select", "options": ["png", "jpeg", "webp"], "default": "png"},
-    {"name": "garment_photo_type", "kind": "select", "options": ["flat_lay", "on_model"], "default": "flat_lay"},
+    {
+        "name": "garment_image",
+        "kind": "file",
+        "required": True,
+        "help": f"The garment (for {listed(sorted(TWO_GARMENT_MODES))}: the top)",
+    },
+    {
+        "name": "bottom_image",
+        "kind": "file",
+        "required": False,
+        "help": f"Only for mode {listed(sorted(TWO_GARMENT_MODES))}: the trousers or skirt",
+    },
+    {"name": "mode", "kind": "select", "options": list(values(TryOnMode)), "default": DEFAULT_MODE.value},
+    {"name": "samples", "kind": "text", "default": "1", "help": f"1-{MAX_SAMPLES} images, each charged"},
+    {"name": "quality", "kind": "select", "options": list(values(Quality)), "default": DEFAULT_QUALITY.value},
+    {
+        "name": "output_format",
+        "kind": "select",
+        "options": list(values(OutputFormat)),
+        "default": DEFAULT_OUTPUT_FORMAT.value,
+    },
+    {
+        "name": "garment_photo_type",
+        "kind": "select",
+        "options": list(values(GarmentPhotoType)),
+        "default": DEFAULT_GARMENT_PHOTO_TYPE.value,
+    },
 ]
 
 
@@ -130,7 +164,7 @@ def catalog(document: dict[str, Any]) -> list[dict[str, Any]]:
                 body = {
                     "kind": "json",
                     "example": {
-                        "mode": "top",
+                        "mode": DEFAULT_MODE.value,
                         "person_image": "https://example.com/person.jpg",
                         "items": [{"garment_image": "https://example.com/shirt.jpg"}],
                     },

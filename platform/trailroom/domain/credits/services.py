@@ -107,8 +107,7 @@ class CreditService:
         )
 
     async def cost_of(self, mode: str, samples: int = 1) -> int:
-        config = await self.config.current()
-        return config.credit_costs[mode] * samples
+        return (await self.config.current()).cost_of(mode, samples)
 
     # -- movements inside a caller's transaction ----------------------------------------------
 

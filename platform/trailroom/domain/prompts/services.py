@@ -18,8 +18,8 @@ from trailroom.core.clock import utcnow
 from trailroom.core.errors import Conflict, InvalidInput, NotFound
 from trailroom.core.ids import parse_object_id
 from trailroom.core.transactions import in_transaction
+from trailroom.core.vocabulary import TryOnMode, values
 from trailroom.domain.prompts.models import PromptTemplate
-from trailroom.domain.runtime_config.services import MODES
 
 MAX_PROMPT_CHARS = 4000
 
@@ -36,8 +36,8 @@ class PromptService:
         return await PromptTemplate.find_one({"mode": mode, "active": True})
 
     async def create(self, *, mode: str, text: str, note: str, activate: bool, by: str) -> PromptTemplate:
-        if mode not in MODES:
-            raise InvalidInput(f"mode must be one of {', '.join(MODES)}", code="invalid_mode", field="mode")
+        if mode not in values(TryOnMode):
+            raise InvalidInput(f"mode must be one of {', '.join(TryOnMode)}", code="invalid_mode", field="mode")
         text = text.strip()
         if not text or len(text) > MAX_PROMPT_CHARS:
             raise InvalidInput(

@@ -11,12 +11,11 @@ from typing import Any
 
 from trailroom.core.clock import utcnow
 from trailroom.core.errors import InvalidInput
+from trailroom.core.vocabulary import Quality, TryOnMode, values
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.engines.registry import registered_engines
 
 CACHE_S = 5.0
-QUALITIES = ("fast", "balanced", "high")
-MODES = ("top", "bottom", "dress", "full")
 
 
 class RuntimeConfigService:
@@ -51,14 +50,16 @@ def _validate(changes: dict[str, Any]) -> None:
     engines = ("auto", *registered_engines())
     if "engine" in changes and changes["engine"] not in engines:
         raise bad("engine", f"engine must be one of {', '.join(engines)}")
-    if "quality" in changes and changes["quality"] not in QUALITIES:
-        raise bad("quality", f"quality must be one of {', '.join(QUALITIES)}")
+    if "quality" in changes and changes["quality"] not in values(Quality):
+        raise bad("quality", f"quality must be one of {', '.join(Quality)}")
     if "timeout_s" in changes and not 5 <= int(changes["timeout_s"]) <= 600:
         raise bad("timeout_s", "timeout_s must be between 5 and 600 seconds")
     if "credit_costs" in changes:
         costs = changes["credit_costs"]
-        if set(costs) != set(MODES) or not all(isinstance(v, int) and 1 <= v <= 100 for v in costs.values()):
-            raise bad("credit_costs", f"credit_costs needs each of {', '.join(MODES)} with a cost of 1 to 100")
+        if set(costs) != set(values(TryOnMode)) or not all(
+            isinstance(v, int) and 1 <= v <= 100 for v in costs.values()
+        ):
+            raise bad("credit_costs", f"credit_costs needs each of {', '.join(TryOnMode)} with a cost of 1 to 100")
     for field, low, high in (
         ("low_balance_threshold", 0, 100_000),
         ("max_jobs_in_flight", 1, 10_000),

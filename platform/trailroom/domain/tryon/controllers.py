@@ -20,6 +20,16 @@ from litestar.response import ServerSentEvent, ServerSentEventMessage
 from litestar.status_codes import HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from trailroom.core.errors import InvalidInput
+from trailroom.core.vocabulary import (
+    MAX_SAMPLES,
+    TWO_GARMENT_MODES,
+    GarmentPhotoType,
+    OutputFormat,
+    Quality,
+    TryOnMode,
+    listed,
+    values,
+)
 from trailroom.domain.accounts.guards import ALLOW_PUBLISHABLE, principal_of, requires_account
 from trailroom.domain.analytics.middleware import CREDITS_USED
 from trailroom.domain.tryon.lifecycle import STATUS_CHANNEL
@@ -32,10 +42,10 @@ from trailroom.domain.tryon.schemas import (
     HistoryResponse,
     ShopperIdResponse,
     TryOnJobResponse,
+    TryOnOptionsIn,
     TryOnRequest,
 )
 from trailroom.domain.tryon.services import (
-    MODES,
     HistoryFilter,
     JobReader,
     Submission,
@@ -47,7 +57,7 @@ from trailroom.server.request_body import BODY_MEDIA_TYPES, JSON, MULTIPART
 
 MAX_BODY = 48 * 1024 * 1024  # three images of 10 MiB as base64, with room for the rest
 SSE_MAX_S = 600
-OPTION_FIELDS = ("samples", "seed", "output_format", "quality", "garment_photo_type")
+OPTION_FIELDS = TryOnOptionsIn.__struct_fields__  # samples, seed, output_format, quality, garment_photo_type
 IMAGE_FIELDS = ("person_image", "garment_image", "bottom_image")
 # The problems of the try-on routes beyond those their shape implies (see server/contract.py).
 IMAGE_PROBLEMS = (
@@ -183,9 +193,10 @@ class TryOnController(Controller):
         summary="Start a try-on (multipart upload, or JSON with URLs / base64)",
         description=(
             "Send `multipart/form-data` with files `person_image`, `garment_image` (and `bottom_image` for "
-            "`mode=full`), or JSON with those fields as https URLs, data URIs or base64. Options: `mode` "
-            "(top, bottom, dress, full), `samples` (1-4, each charged), `seed`, `output_format` "
-            "(png, jpeg, webp), `quality` (fast, balanced, high), `garment_photo_type` (flat_lay, on_model). "
+            f"`mode={listed(sorted(TWO_GARMENT_MODES))}`), or JSON with those fields as https URLs, data URIs or "
+            f"base64. Options: `mode` ({', '.join(TryOnMode)}), `samples` (1-{MAX_SAMPLES}, each charged), `seed`, "
+            f"`output_format` ({', '.join(OutputFormat)}), `quality` ({', '.join(Quality)}), `garment_photo_type` "
+            f"({', '.join(GarmentPhotoType)}). "
             "An `Idempotency-Key` header makes retries safe: the same key and body return the same job. "
             "With a publishable key, `X-Shopper-ID` must be an id from `POST /api/v1/shoppers`, and the answer "
             "carries the job's `client_secret`: only that shopper reads the job, with it in `X-Client-Secret`."
@@ -265,7 +276,9 @@ class TryOnController(Controller):
         request: Request[Any, Any, Any],
         tryon: NamedDependency[TryOnService],
         # The rules are checked below (422 invalid_filter); `schema_extra` states them in the document.
-        mode: Annotated[str | None, QueryParameter(max_length=10, schema_extra={"enum": list(MODES)})] = None,
+        mode: Annotated[
+            str | None, QueryParameter(max_length=10, schema_extra={"enum": list(values(TryOnMode))})
+        ] = None,
         status: Annotated[
             str | None, QueryParameter(max_length=12, schema_extra={"enum": [s.value for s in JobStatus]})
         ] = None,
@@ -274,8 +287,8 @@ class TryOnController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=200)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
     ) -> HistoryResponse:
-        if mode is not None and mode not in MODES:
-            raise InvalidInput("mode must be top, bottom, dress or full", code="invalid_filter", field="mode")
+        if mode is not None and mode not in values(TryOnMode):
+            raise InvalidInput(f"mode must be {listed(TryOnMode)}", code="invalid_filter", field="mode")
         if status is not None and status not in {s.value for s in JobStatus}:
             raise InvalidInput("status is not a job status", code="invalid_filter", field="status")
         if since and until and since >= until:

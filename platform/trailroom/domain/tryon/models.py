@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from pymongo import IndexModel
 
 from trailroom.core.clock import utcnow
+from trailroom.core.vocabulary import DEFAULT_GARMENT_PHOTO_TYPE, DEFAULT_OUTPUT_FORMAT, DEFAULT_QUALITY
 
 
 class JobStatus(StrEnum):
@@ -49,9 +50,9 @@ class TryOnJob(Document):
     mode: str
     samples: int = 1
     seed: int = 0
-    output_format: str = "png"
-    quality: str = "balanced"
-    garment_photo_type: str = "flat_lay"
+    output_format: str = DEFAULT_OUTPUT_FORMAT.value
+    quality: str = DEFAULT_QUALITY.value
+    garment_photo_type: str = DEFAULT_GARMENT_PHOTO_TYPE.value
     # Blob keys of the inputs by role (person, garment, bottom); removed once the job ends.
     inputs: dict[str, str] = Field(default_factory=dict)
     inputs_stored: bool = False

@@ -3,25 +3,49 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import msgspec
 
+from trailroom.core.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_MODE,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_QUALITY,
+    MAX_SAMPLES,
+    SEED_LIMIT,
+    GarmentPhotoType,
+    OutputFormat,
+    Quality,
+    TryOnMode,
+    api_literal,
+)
 from trailroom.domain.tryon.models import TryOnJob
 
 # An image in JSON: an https:// URL, a data:image/...;base64, URI, or bare base64.
 ImageValue = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000_000)]
-Mode = Literal["top", "bottom", "dress", "full"]
+
+# The vocabulary's values as Literals: msgspec refuses others, the document lists them as `enum`.
+if TYPE_CHECKING:
+    Mode = str
+    OutputFormatValue = str
+    QualityValue = str
+    GarmentPhotoTypeValue = str
+else:
+    Mode = api_literal(TryOnMode)
+    OutputFormatValue = api_literal(OutputFormat)
+    QualityValue = api_literal(Quality)
+    GarmentPhotoTypeValue = api_literal(GarmentPhotoType)
 
 
 class TryOnOptionsIn(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """The options every try-on request takes (single or batch)."""
 
-    samples: Annotated[int, msgspec.Meta(ge=1, le=4)] = 1
-    seed: Annotated[int, msgspec.Meta(ge=0, lt=2**31)] | None = None
-    output_format: Literal["png", "jpeg", "webp"] = "png"
-    quality: Literal["fast", "balanced", "high"] = "balanced"
-    garment_photo_type: Literal["flat_lay", "on_model"] = "flat_lay"
+    samples: Annotated[int, msgspec.Meta(ge=1, le=MAX_SAMPLES)] = 1
+    seed: Annotated[int, msgspec.Meta(ge=0, lt=SEED_LIMIT)] | None = None
+    output_format: OutputFormatValue = DEFAULT_OUTPUT_FORMAT.value
+    quality: QualityValue = DEFAULT_QUALITY.value
+    garment_photo_type: GarmentPhotoTypeValue = DEFAULT_GARMENT_PHOTO_TYPE.value
 
 
 class TryOnRequest(TryOnOptionsIn, kw_only=True, forbid_unknown_fields=True):
@@ -40,7 +64,7 @@ class BatchItem(msgspec.Struct, forbid_unknown_fields=True):
 
 class BatchRequest(TryOnOptionsIn, kw_only=True, forbid_unknown_fields=True):
     items: Annotated[list[BatchItem], msgspec.Meta(min_length=1, max_length=20)]
-    mode: Mode = "top"
+    mode: Mode = DEFAULT_MODE.value
     person_image: ImageValue | None = None
 
 

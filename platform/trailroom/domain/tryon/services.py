@@ -47,6 +47,22 @@ from trailroom.core.mongo import MONGO_UNAVAILABLE
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.redis import REDIS_UNAVAILABLE
 from trailroom.core.transactions import in_transaction
+from trailroom.core.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_QUALITY,
+    EXTENSION_OF_MEDIA_TYPE,
+    MAX_SAMPLES,
+    PAID_MODES,
+    SEED_LIMIT,
+    TWO_GARMENT_MODES,
+    GarmentPhotoType,
+    OutputFormat,
+    Quality,
+    TryOnMode,
+    listed,
+    values,
+)
 from trailroom.domain.accounts.models import User
 from trailroom.domain.accounts.principal import Principal, Via
 from trailroom.domain.credits.services import CreditService
@@ -66,25 +82,14 @@ from trailroom.domain.tryon.lifecycle import JobLifecycle
 from trailroom.domain.tryon.models import IN_FLIGHT, JobError, JobStatus, StoredImage, TryOnJob
 from trailroom.domain.tryon.shopper_ids import ShopperIds
 from trailroom.domain.tryon.shopper_limits import Reservation, Shopper, ShopperLimiter
-from trailroom.engines.base import (
-    EngineError,
-    GarmentPhotoType,
-    OutputFormat,
-    Quality,
-    TryOnEngine,
-    TryOnInput,
-    TryOnMode,
-)
+from trailroom.engines.base import EngineError, TryOnEngine, TryOnInput
 from trailroom.engines.registry import create_engine
 from trailroom.resources import Resources
 
 log = get_logger("trailroom.tryon")
 
-MODES = tuple(m.value for m in TryOnMode)
-MAX_SAMPLES = 4
 MAX_BATCH = 20
 RESULT_URL_TTL_S = 3600
-EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 # A running attempt proves it is alive this often; the sweeper retries one silent for STALE_AFTER_S.
 HEARTBEAT_S = 3.0
 STALE_AFTER_S = 15.0
@@ -101,9 +106,9 @@ class TryOnOptions:
     mode: str
     samples: int = 1
     seed: int | None = None
-    output_format: str = "png"
-    quality: str = "balanced"
-    garment_photo_type: str = "flat_lay"
+    output_format: str = DEFAULT_OUTPUT_FORMAT.value
+    quality: str = DEFAULT_QUALITY.value
+    garment_photo_type: str = DEFAULT_GARMENT_PHOTO_TYPE.value
 
 
 @dataclass(frozen=True)
@@ -145,32 +150,35 @@ def check_options(options: TryOnOptions, *, has_bottom: bool, user: User) -> Non
     def bad(field: str, detail: str, code: str = "invalid_option") -> InvalidInput:
         return InvalidInput(detail, code=code, field=field)
 
-    if options.mode not in MODES:
-        raise bad("mode", f"mode must be one of {', '.join(MODES)}", "invalid_mode")
+    if options.mode not in values(TryOnMode):
+        raise bad("mode", f"mode must be one of {', '.join(TryOnMode)}", "invalid_mode")
     if not 1 <= options.samples <= MAX_SAMPLES:
         raise bad("samples", f"samples must be between 1 and {MAX_SAMPLES}")
-    if options.seed is not None and not 0 <= options.seed < 2**31:
-        raise bad("seed", "seed must be between 0 and 2147483647")
-    if options.output_format not in {f.value for f in OutputFormat}:
-        raise bad("output_format", "output_format must be png, jpeg or webp")
-    if options.quality not in {q.value for q in Quality}:
-        raise bad("quality", "quality must be fast, balanced or high")
-    if options.garment_photo_type not in {g.value for g in GarmentPhotoType}:
-        raise bad("garment_photo_type", "garment_photo_type must be flat_lay or on_model")
-    if options.mode == TryOnMode.FULL:
+    if options.seed is not None and not 0 <= options.seed < SEED_LIMIT:
+        raise bad("seed", f"seed must be between 0 and {SEED_LIMIT - 1}")
+    for field, vocabulary in (
+        ("output_format", OutputFormat),
+        ("quality", Quality),
+        ("garment_photo_type", GarmentPhotoType),
+    ):
+        if getattr(options, field) not in values(vocabulary):
+            raise bad(field, f"{field} must be {listed(values(vocabulary))}")
+    mode = TryOnMode(options.mode)
+    if mode in TWO_GARMENT_MODES:
         if not has_bottom:
             raise bad(
                 "bottom_image",
-                "mode full needs bottom_image (the trousers or skirt) besides garment_image",
+                f"mode {mode} needs bottom_image (the trousers or skirt) besides garment_image",
                 "missing_image",
             )
-        if not user.is_paying:
-            raise Forbidden(
-                "Full-outfit try-ons are for accounts that have bought credits; use top, bottom or dress.",
-                code="full_mode_requires_paid_plan",
-            )
     elif has_bottom:
-        raise bad("bottom_image", "bottom_image is only for mode full")
+        raise bad("bottom_image", f"bottom_image is only for mode {listed(sorted(TWO_GARMENT_MODES))}")
+    if mode in PAID_MODES and not user.is_paying:
+        free = listed(m for m in TryOnMode if m not in PAID_MODES)
+        raise Forbidden(
+            f"Full-outfit try-ons are for accounts that have bought credits; use {free}.",
+            code="full_mode_requires_paid_plan",
+        )
 
 
 class TryOnService:
@@ -351,7 +359,7 @@ class TryOnService:
             self._new_job(principal, s, config, idempotency_key, fingerprint, batch_id, client or {})
             for s in submissions
         ]
-        costs = [config.credit_costs[s.options.mode] * s.options.samples for s in submissions]
+        costs = [config.cost_of(s.options.mode, s.options.samples) for s in submissions]
 
         async def charge_and_create(session: AsyncClientSession) -> None:
             in_flight = await TryOnJob.find(
@@ -684,7 +692,7 @@ class TryOnService:
                 ),
                 timeout=config.timeout_s,
             )
-            key = f"results/{job.id}/{index}.{EXTENSIONS.get(output.media_type, 'png')}"
+            key = f"results/{job.id}/{index}.{EXTENSION_OF_MEDIA_TYPE.get(output.media_type, 'png')}"
             await self.blobs.put(key, output.image, output.media_type)
             results.append(StoredImage(key=key, media_type=output.media_type, width=output.width, height=output.height))
             await TryOnJob.get_pymongo_collection().update_one(
@@ -870,7 +878,7 @@ def _not_found() -> NotFound:
 
 
 def _input_key(job_id: PydanticObjectId, role: str, image: NormalizedImage) -> str:
-    return f"inputs/{job_id}/{role}.{EXTENSIONS.get(image.media_type, 'png')}"
+    return f"inputs/{job_id}/{role}.{EXTENSION_OF_MEDIA_TYPE.get(image.media_type, 'png')}"
 
 
 def _describe(submissions: list[Submission]) -> str:

@@ -18,17 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from trailroom.core.vocabulary import MEDIA_TYPES, GarmentPhotoType, OutputFormat, TryOnMode
 from trailroom.engines.base import (
     GARMENT_ON_MODEL,
     IMAGE_TOO_SMALL,
     INVALID_IMAGE,
     INVALID_REQUEST,
-    MEDIA_TYPES,
     EngineError,
-    GarmentPhotoType,
-    OutputFormat,
     TryOnInput,
-    TryOnMode,
     TryOnOutput,
 )
 from trailroom.engines.local import pose as lm

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from trailroom.engines.base import TryOnMode
+from trailroom.core.vocabulary import TryOnMode
 from trailroom.engines.local import pose as lm
 from trailroom.engines.local.compose import keep_in_front
 from trailroom.engines.local.engine import Rendering

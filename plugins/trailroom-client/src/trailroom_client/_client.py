@@ -11,7 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
@@ -26,6 +26,16 @@ from trailroom_client._models import (
     Webhook,
     WebhookDelivery,
 )
+from trailroom_client.vocabulary import (
+    DEFAULT_GARMENT_PHOTO_TYPE,
+    DEFAULT_MODE,
+    DEFAULT_OUTPUT_FORMAT,
+    DEFAULT_QUALITY,
+    GarmentPhotoType,
+    Mode,
+    OutputFormat,
+    Quality,
+)
 
 __all__ = ["AsyncTrailRoom", "ImageInput", "TrailRoom"]
 
@@ -37,10 +47,6 @@ MAX_RETRY_AFTER_S = 120.0
 
 # bytes or a path are uploaded as files (multipart); a str is an https URL, a data URI or base64 (JSON).
 ImageInput = bytes | str | os.PathLike[str]
-Mode = Literal["top", "bottom", "dress", "full"]
-OutputFormat = Literal["png", "jpeg", "webp"]
-Quality = Literal["fast", "balanced", "high"]
-GarmentPhotoType = Literal["flat_lay", "on_model"]
 
 
 @dataclass
@@ -288,13 +294,13 @@ class TrailRoom(_Base):
         self,
         person_image: ImageInput,
         garment_image: ImageInput,
-        mode: Mode = "top",
+        mode: Mode = DEFAULT_MODE,
         bottom_image: ImageInput | None = None,
         samples: int = 1,
         seed: int | None = None,
-        output_format: OutputFormat = "png",
-        quality: Quality = "balanced",
-        garment_photo_type: GarmentPhotoType = "flat_lay",
+        output_format: OutputFormat = DEFAULT_OUTPUT_FORMAT,
+        quality: Quality = DEFAULT_QUALITY,
+        garment_photo_type: GarmentPhotoType = DEFAULT_GARMENT_PHOTO_TYPE,
         idempotency_key: str | None = None,
         shopper_id: str | None = None,
         shopper_ip: str | None = None,
@@ -323,12 +329,12 @@ class TrailRoom(_Base):
         self,
         items: list[Mapping[str, Any]],
         person_image: ImageInput | None = None,
-        mode: Mode = "top",
+        mode: Mode = DEFAULT_MODE,
         samples: int = 1,
         seed: int | None = None,
-        output_format: OutputFormat = "png",
-        quality: Quality = "balanced",
-        garment_photo_type: GarmentPhotoType = "flat_lay",
+        output_format: OutputFormat = DEFAULT_OUTPUT_FORMAT,
+        quality: Quality = DEFAULT_QUALITY,
+        garment_photo_type: GarmentPhotoType = DEFAULT_GARMENT_PHOTO_TYPE,
     ) -> Batch:
         """Many try-ons at once, all charged or none. Items: `garment_image`, optional `person_image`,
         `bottom_image`, `mode`."""
@@ -481,13 +487,13 @@ class AsyncTrailRoom(_Base):
         self,
         person_image: ImageInput,
         garment_image: ImageInput,
-        mode: Mode = "top",
+        mode: Mode = DEFAULT_MODE,
         bottom_image: ImageInput | None = None,
         samples: int = 1,
         seed: int | None = None,
-        output_format: OutputFormat = "png",
-        quality: Quality = "balanced",
-        garment_photo_type: GarmentPhotoType = "flat_lay",
+        output_format: OutputFormat = DEFAULT_OUTPUT_FORMAT,
+        quality: Quality = DEFAULT_QUALITY,
+        garment_photo_type: GarmentPhotoType = DEFAULT_GARMENT_PHOTO_TYPE,
         idempotency_key: str | None = None,
         shopper_id: str | None = None,
         shopper_ip: str | None = None,
@@ -516,12 +522,12 @@ class AsyncTrailRoom(_Base):
         self,
         items: list[Mapping[str, Any]],
         person_image: ImageInput | None = None,
-        mode: Mode = "top",
+        mode: Mode = DEFAULT_MODE,
         samples: int = 1,
         seed: int | None = None,
-        output_format: OutputFormat = "png",
-        quality: Quality = "balanced",
-        garment_photo_type: GarmentPhotoType = "flat_lay",
+        output_format: OutputFormat = DEFAULT_OUTPUT_FORMAT,
+        quality: Quality = DEFAULT_QUALITY,
+        garment_photo_type: GarmentPhotoType = DEFAULT_GARMENT_PHOTO_TYPE,
     ) -> Batch:
         """Many try-ons at once, all charged or none. Items: `garment_image`, optional `person_image`,
         `bottom_image`, `mode`."""

@@ -14,7 +14,7 @@ import logging
 import math
 import secrets
 import time
-from typing import Any, Literal, cast
+from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
@@ -23,14 +23,20 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from trailroom_client import TrailRoomError, TryOnJob, WebhookVerificationError, verify_webhook
+from trailroom_client import (
+    DEFAULT_MODE,
+    MODES,
+    TrailRoomError,
+    TryOnJob,
+    WebhookVerificationError,
+    is_mode,
+    verify_webhook,
+)
 from trailroom_django.apps import trailroom_app
 from trailroom_django.signals import EVENT_SIGNALS, webhook_received
 
 logger = logging.getLogger("trailroom_django")
 
-Mode = Literal["top", "bottom", "dress", "full"]
-MODES = frozenset({"top", "bottom", "dress", "full"})
 SESSION_KEY = "trailroom"
 MAX_JOBS_PER_SESSION = 50  # remembered job ids (the oldest are forgotten)
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries and the small text fields
@@ -136,8 +142,8 @@ def _tryon_create(request: HttpRequest, handler: _SizeLimitHandler) -> HttpRespo
                 422, "validation_error", "Unprocessable Content", "garment_image must be a file or an http(s) URL."
             )
         garment = url
-    mode = form.get("mode") or "top"
-    if mode not in MODES:
+    mode = form.get("mode") or DEFAULT_MODE
+    if not is_mode(mode):
         return problem(
             422, "validation_error", "Unprocessable Content", f"mode must be one of {', '.join(sorted(MODES))}."
         )
@@ -163,7 +169,7 @@ def _tryon_create(request: HttpRequest, handler: _SizeLimitHandler) -> HttpRespo
         job = trailroom_app().client.create_tryon(
             person.read(),
             garment,
-            mode=cast(Mode, mode),
+            mode=mode,
             shopper_id=state["shopper"],
             shopper_ip=request.META.get("REMOTE_ADDR"),
         )

@@ -13,13 +13,15 @@ import contextlib
 import secrets
 import time
 import uuid
-from typing import Any, Literal
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, session, url_for
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from trailroom_client import (
+    DEFAULT_MODE,
+    MODES,
     APIConnectionError,
     AuthenticationError,
     NotFoundError,
@@ -29,6 +31,7 @@ from trailroom_client import (
     TrailRoomError,
     TryOnJob,
     WebhookVerificationError,
+    is_mode,
     verify_webhook,
 )
 from trailroom_flask._config import EXTENSION_KEY, TrailRoomState
@@ -36,8 +39,6 @@ from trailroom_flask.signals import SIGNALS_BY_EVENT, webhook_received
 
 blueprint = Blueprint("trailroom", __name__)
 
-Mode = Literal["top", "bottom", "dress", "full"]
-MODES: tuple[Mode, ...] = ("top", "bottom", "dress", "full")
 SESSION_KEY = "trailroom"
 MAX_REMEMBERED_JOBS = 50
 FORM_OVERHEAD_BYTES = 64 * 1024
@@ -130,9 +131,8 @@ def create_tryon() -> Response:
     except RequestEntityTooLarge:
         return too_large
 
-    requested_mode = form.get("mode", "top")
-    mode = next((m for m in MODES if m == requested_mode), None)
-    if mode is None:
+    mode = form.get("mode", DEFAULT_MODE)
+    if not is_mode(mode):
         return problem(422, "invalid_mode", f"mode must be one of {', '.join(MODES)}")
     person_file = files.get("person_image")
     if person_file is None:

@@ -8,6 +8,8 @@ from typing import Any
 from flask import current_app, g, url_for
 from markupsafe import Markup, escape
 
+from trailroom_client import DEFAULT_MODE
+
 _ATTRIBUTE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.:-]*$")
 _RENDERED_FLAG = "_trailroom_widget_script_rendered"
 WIDGET_PATH = "/widget/v1/trailroom.js"
@@ -25,7 +27,7 @@ def _attribute(name: str, value: Any) -> str:
     return f' {html_name}="{escape(text)}"'
 
 
-def trailroom_widget(garment_image: str, mode: str = "top", **attrs: Any) -> Markup:
+def trailroom_widget(garment_image: str, mode: str = DEFAULT_MODE, **attrs: Any) -> Markup:
     """HTML for one try-on button: `<script src="{PUBLIC_URL}/widget/v1/trailroom.js" defer>` the first
     time on a page (per request), then `<trailroom-try-on garment-image=… mode=… endpoint="<prefix>/tryon">`.
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from trailroom_flask.views import MODES
+from trailroom_client import DEFAULT_MODE, MODES
 
 GARMENT_IMAGE_KEY = "trailroom.garment_image"
 MODE_KEY = "trailroom.mode"
@@ -56,10 +56,10 @@ def as_dict(metadata: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None) ->
 
 def garment_from_metadata(metadata: Iterable[Mapping[str, Any]] | Mapping[str, Any] | None) -> GarmentSettings | None:
     """The product's try-on settings, or None when it has no (valid) garment image. A missing or
-    unknown mode falls back to `top`."""
+    unknown mode falls back to the default mode (`top`)."""
     values = as_dict(metadata)
-    mode = values.get(MODE_KEY) or "top"
+    mode = values.get(MODE_KEY) or DEFAULT_MODE
     try:
-        return validate(values.get(GARMENT_IMAGE_KEY), mode if mode in MODES else "top")
+        return validate(values.get(GARMENT_IMAGE_KEY), mode if mode in MODES else DEFAULT_MODE)
     except InvalidGarmentSettings:
         return None

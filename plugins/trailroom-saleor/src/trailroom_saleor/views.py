@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from trailroom_client import DEFAULT_MODE, MODE_LABELS, MODES
 from trailroom_flask.views import problem
 from trailroom_saleor.apl import AuthData, ProductTryOn
 from trailroom_saleor.manifest import PERMISSIONS, build_manifest
@@ -233,7 +234,7 @@ def product_tryon(product_id: str) -> Response:
             if not isinstance(body, dict):
                 return problem(400, "invalid_json", 'the body must be JSON {"garment_image": "…", "mode": "top"}')
             try:
-                settings = validate(body.get("garment_image"), body.get("mode", "top"))
+                settings = validate(body.get("garment_image"), body.get("mode", DEFAULT_MODE))
             except InvalidGarmentSettings as exc:
                 return problem(422, exc.code, str(exc))
             product = state.saleor.set_garment(auth.saleor_api_url, auth.token, valid_id, settings)
@@ -246,7 +247,9 @@ def product_tryon(product_id: str) -> Response:
 @blueprint.get("/app")
 def dashboard_page() -> str:
     """The page Saleor's dashboard shows in an iframe (appUrl, and the product page's extension)."""
-    return render_template("trailroom_saleor/dashboard.html")
+    return render_template(
+        "trailroom_saleor/dashboard.html", modes=MODES, mode_labels=MODE_LABELS, default_mode=DEFAULT_MODE
+    )
 
 
 @blueprint.get("/storefront/products/<product_id>/widget")

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from trailroom_client import DEFAULT_MODE
 from trailroom_django.apps import trailroom_app
 
 register = template.Library()
@@ -37,7 +38,9 @@ def _script_once(context: template.Context) -> bool:
 
 
 @register.simple_tag(takes_context=True)
-def trailroom_widget(context: template.Context, garment_image: str, mode: str = "top", **attrs: Any) -> SafeString:
+def trailroom_widget(
+    context: template.Context, garment_image: str, mode: str = DEFAULT_MODE, **attrs: Any
+) -> SafeString:
     """Extra keyword arguments become attributes (`label="Try it on"` → `label="Try it on"`;
     underscores become dashes). Every value is HTML-escaped."""
     request = context.get("request")

@@ -45,7 +45,7 @@
 
   function fill(data) {
     imageInput.value = data.garment_image || "";
-    modeSelect.value = data.mode || "top";
+    modeSelect.value = data.mode || modeSelect.dataset.default;
   }
 
   async function run(action) {

@@ -91,7 +91,7 @@ if (form) {
 
   function needed() {
     const fields = ["person_image", "garment_image"];
-    if (mode() && mode().value === "full") fields.push("bottom_image");
+    if (mode() && "needsBottom" in mode().dataset) fields.push("bottom_image");
     return fields;
   }
   function has(field) {
@@ -102,9 +102,10 @@ if (form) {
   function update() {
     const current = mode();
     for (const part of form.querySelectorAll("[data-only-mode]")) {
-      part.hidden = !current || part.dataset.onlyMode !== current.value;
+      part.hidden = !current || !part.dataset.onlyMode.split(" ").includes(current.value);
     }
-    const cost = current ? Number(current.dataset.cost) * Number(samples.value) : 0;
+    // The server's quote for this mode and number of images (one pricing rule, on the server).
+    const cost = current ? Number(JSON.parse(current.dataset.quotes)[samples.value]) : 0;
     costValue.textContent = `${cost} credit${cost === 1 ? "" : "s"}`;
     const short = cost > balance;
     costNote.textContent = short
