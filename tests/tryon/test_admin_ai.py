@@ -122,8 +122,8 @@ async def test_active_prompt_and_model_reach_the_openai_engine(
         json={"mode": "top", "text": "Version one prompt.", "activate": True},
     )
     await client.put("/api/v1/admin/ai-settings", headers=admin.auth, json={"engine": "openai", "timeout_s": 30})
-    original = services.tryon.settings
-    services.tryon.settings = settings.model_copy(
+    original = services.tryon.runner.settings
+    services.tryon.runner.settings = settings.model_copy(
         update={"openai_api_key": API_KEY, "openai_base_url": f"{openai_fake.url}/v1"}
     )
     try:
@@ -136,7 +136,7 @@ async def test_active_prompt_and_model_reach_the_openai_engine(
         async with running_workers(services):
             done = await wait_for(job_id, JobStatus.COMPLETED, JobStatus.FAILED)
     finally:
-        services.tryon.settings = original
+        services.tryon.runner.settings = original
     assert done.status == JobStatus.COMPLETED, done.error
     assert done.engine == "openai"
     assert done.prompt_version == 1

@@ -136,7 +136,7 @@ async def test_a_late_failure_of_a_replaced_attempt_leaves_the_newer_attempt_run
     assert await tryon.lifecycle.transition(job_id, JobStatus.QUEUED, where={"attempts": 1}) is not None
     assert await claim(tryon.lifecycle, job_id) is not None
     # The first attempt's engine error arrives late: it must not end the second attempt.
-    assert not await tryon.fail(job_id, LOST, from_status=JobStatus.PROCESSING, attempt=first.attempts)
+    assert not await tryon.lifecycle.fail(job_id, LOST, from_status=JobStatus.PROCESSING, attempt=first.attempts)
     current = await raw(job_id)
     assert (current["status"], current["attempts"]) == (JobStatus.PROCESSING, 2)
-    assert await tryon.fail(job_id, LOST, from_status=JobStatus.PROCESSING, attempt=2)
+    assert await tryon.lifecycle.fail(job_id, LOST, from_status=JobStatus.PROCESSING, attempt=2)

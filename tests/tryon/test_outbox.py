@@ -183,8 +183,8 @@ async def test_concurrent_dispatchers_queue_each_job_once(
     await TryOnJob.get_pymongo_collection().update_many({}, {"$currentDate": {"dispatch_at": True}})
     await asyncio.sleep(0.05)
     tryon = services.tryon
-    counts = await asyncio.gather(*(tryon.dispatch_pending(grace_s=0) for _ in range(4)))
+    counts = await asyncio.gather(*(tryon.dispatch.dispatch_pending(grace_s=0) for _ in range(4)))
     assert sum(counts) >= 3
-    assert await tryon.queue.count("queued") == 3  # SAQ's job keys: one entry per attempt
+    assert await tryon.dispatch.queue.count("queued") == 3  # SAQ's job keys: one entry per attempt
     assert await TryOnJob.find({"dispatched": False}).count() == 0
-    assert await tryon.dispatch_pending(grace_s=0) == 0
+    assert await tryon.dispatch.dispatch_pending(grace_s=0) == 0

@@ -299,7 +299,7 @@ async def test_sweeper_recovers_a_job_whose_worker_died(
     await TryOnJob.get_pymongo_collection().update_one(
         {"_id": PydanticObjectId(job["id"])}, {"$set": {"heartbeat_at": utcnow() - timedelta(seconds=60)}}
     )
-    counts = await services.tryon.sweep(stale_after_s=30)
+    counts = await services.tryon.maintenance.sweep(stale_after_s=30)
     assert counts["retried"] == 1
     async with running_workers(services):
         done = await wait_for(job["id"], JobStatus.COMPLETED)
@@ -317,14 +317,14 @@ async def test_sweeper_fails_and_refunds_when_attempts_are_used_up(
     await TryOnJob.get_pymongo_collection().update_one(
         {"_id": PydanticObjectId(job["id"])}, {"$set": {"heartbeat_at": utcnow() - timedelta(seconds=60)}}
     )
-    counts = await services.tryon.sweep(stale_after_s=30)
+    counts = await services.tryon.maintenance.sweep(stale_after_s=30)
     assert counts["failed"] == 1
     failed = await wait_for(job["id"], JobStatus.FAILED)
     assert failed.error is not None
     assert failed.error.code == "worker_lost"
     assert await balance(client, account) == 3
     # Sweeping again changes nothing and refunds nothing twice.
-    assert (await services.tryon.sweep(stale_after_s=0))["failed"] == 0
+    assert (await services.tryon.maintenance.sweep(stale_after_s=0))["failed"] == 0
     await assert_ledger_matches(failed.account_id)
 
 
@@ -338,7 +338,7 @@ async def test_a_job_lost_from_redis_is_queued_again(
 ) -> None:
     job = (await client.post("/api/v1/tryon", headers=account.auth, json=payload(person_png, garment_png))).json()
     await services.resources.redis.flushdb()  # Redis restarted without its data
-    counts = await services.tryon.sweep(requeue_after_s=0)
+    counts = await services.tryon.maintenance.sweep(requeue_after_s=0)
     assert counts["requeued"] == 1
     async with running_workers(services):
         done = await wait_for(job["id"], JobStatus.COMPLETED)
@@ -422,11 +422,11 @@ async def test_result_links_are_signed_and_expire(
     garment_png: bytes,
 ) -> None:
     done = await completed_job(client, services, account, payload(person_png, garment_png))
-    url = services.tryon.result_url(done, 0)
+    url = services.tryon.jobs.result_url(done, 0)
     assert (await client.get(url)).status_code == 200
     forged = url[:-4] + ("0000" if not url.endswith("0000") else "1111")
     assert (await client.get(forged)).status_code == 403
-    expired = services.tryon.result_url(done, 0, now=time.time() - 7200)
+    expired = services.tryon.jobs.result_url(done, 0, now=time.time() - 7200)
     response = await client.get(expired)
     assert response.status_code == 403
     assert response.json()["code"] == "invalid_result_link"
@@ -564,11 +564,11 @@ async def test_results_are_purged_after_their_retention(
     done = await completed_job(client, services, account, payload(person_png, garment_png))
     job_id = str(done.id)
     assert done.results_expire_at is not None
-    assert await services.tryon.purge_expired_results() == 0  # not yet due
+    assert await services.tryon.maintenance.purge_expired_results() == 0  # not yet due
     await TryOnJob.get_pymongo_collection().update_one(
         {"_id": done.id}, {"$set": {"results_expire_at": done.results_expire_at.replace(year=2000)}}
     )
-    assert await services.tryon.purge_expired_results() == 1
+    assert await services.tryon.maintenance.purge_expired_results() == 1
     assert not await services.tryon.blobs.exists(done.results[0].key)
     gone = await client.get(f"/api/v1/tryon/{job_id}/base64", headers=account.auth)
     assert gone.status_code == 404

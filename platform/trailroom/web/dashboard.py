@@ -14,8 +14,8 @@ from trailroom.core.vocabulary import TryOnMode
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.domain.accounts.cookies import session_cookies
 from trailroom.domain.accounts.models import ApiKey, ApiKeyKind
+from trailroom.domain.tryon.access import HistoryFilter
 from trailroom.domain.tryon.models import TryOnJob
-from trailroom.domain.tryon.services import HistoryFilter
 from trailroom.web.auth_pages import field_errors
 from trailroom.web.base import DashboardController
 from trailroom.web.context import Page
@@ -45,7 +45,7 @@ class HomeController(DashboardController):
         user = signed_in(ctx)
         assert user.id is not None
         services = ctx.services
-        recent, _ = await services.tryon.history(user.id, HistoryFilter(), cursor=None, limit=RECENT_TRYONS)
+        recent, _ = await services.tryon.jobs.history(user.id, HistoryFilter(), cursor=None, limit=RECENT_TRYONS)
         has_key = await ApiKey.find_one(ApiKey.user_id == user.id) is not None
         has_webhook = bool(await services.webhooks.list_for(user.id))
         checklist = [
@@ -72,7 +72,7 @@ class HomeController(DashboardController):
     def _thumbnail(ctx: Page, job: TryOnJob) -> str | None:
         if job.status.value != "completed" or not job.results:
             return None
-        return ctx.services.tryon.result_url(job, 0)
+        return ctx.services.tryon.jobs.result_url(job, 0)
 
 
 class SettingsController(DashboardController):

@@ -33,7 +33,7 @@ from trailroom.core.vocabulary import (
 )
 from trailroom.domain.analytics.middleware import CREDITS_USED
 from trailroom.domain.runtime_config.models import RuntimeConfig
-from trailroom.domain.tryon.services import Submission, TryOnOptions
+from trailroom.domain.tryon.intake import Submission, TryOnOptions
 from trailroom.server.problems import DOMAIN_STATUS
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
@@ -145,9 +145,9 @@ class GeneratePages(DashboardController):
                     continue
                 upload = raw.get(field)
                 if isinstance(upload, UploadFile) and upload.filename:
-                    images[field] = await tryon.load_image(await upload.read(), field)
+                    images[field] = await tryon.intake.load_image(await upload.read(), field)
                 elif fields.get(f"{field}_url", "").strip():
-                    images[field] = await tryon.load_image(fields[f"{field}_url"].strip(), field)
+                    images[field] = await tryon.intake.load_image(fields[f"{field}_url"].strip(), field)
                 elif field != "bottom_image":
                     what = "your photo" if field == "person_image" else "the garment's photo"
                     raise InvalidInput(f"Choose {what}, or give its URL.", code="missing_image", field=field)
@@ -163,7 +163,7 @@ class GeneratePages(DashboardController):
                 garment=images["garment_image"],
                 bottom=images.get("bottom_image"),
             )
-            job, _ = await tryon.submit(
+            job, _ = await tryon.intake.submit(
                 session_principal(ctx),
                 submission,
                 client={"origin": "dashboard", "ip": ctx.request.client.host if ctx.request.client else None},

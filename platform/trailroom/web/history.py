@@ -22,8 +22,9 @@ from litestar.response import Redirect, Template
 
 from trailroom.core.errors import Conflict, TrailRoomError
 from trailroom.core.vocabulary import FILE_EXTENSIONS, MODE_LABELS, OutputFormat, TryOnMode
+from trailroom.domain.tryon.access import HistoryFilter
 from trailroom.domain.tryon.models import TERMINAL, JobStatus, TryOnJob
-from trailroom.domain.tryon.services import HistoryFilter, TryOnService
+from trailroom.domain.tryon.services import TryOnService
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
 from trailroom.web.signed_in import account_id
@@ -38,7 +39,7 @@ STATUSES = tuple((s.value, s.value.capitalize()) for s in JobStatus)
 def job_view(tryon: TryOnService, job: TryOnJob) -> dict[str, Any]:
     """What a template shows of one job: status, timing, error and signed result URLs."""
     completed = job.status == JobStatus.COMPLETED
-    results = [tryon.result_url(job, i) for i in range(len(job.results))] if completed else []
+    results = [tryon.jobs.result_url(job, i) for i in range(len(job.results))] if completed else []
     ext = FILE_EXTENSIONS.get(job.output_format, FILE_EXTENSIONS[OutputFormat.PNG])
     again = urlencode(
         {
@@ -130,7 +131,7 @@ class HistoryPages(DashboardController):
         jobs: list[TryOnJob] = []
         next_cursor = None
         try:
-            jobs, next_cursor = await tryon.history(
+            jobs, next_cursor = await tryon.jobs.history(
                 account_id(ctx), history_filter(filters), cursor=cursor or None, limit=PAGE_SIZE
             )
         except ValueError as exc:
@@ -164,7 +165,7 @@ class HistoryPages(DashboardController):
     async def show(self, ctx: NamedDependency[PageContext], job_id: FromPath[str]) -> Template:
         """One try-on; until it has ended the page refreshes itself (meta refresh: no script needed)."""
         tryon = ctx.services.tryon
-        view = job_view(tryon, await tryon.get(account_id(ctx), job_id))
+        view = job_view(tryon, await tryon.jobs.get(account_id(ctx), job_id))
         return ctx.render("pages/app/tryon.html", tryon=view, refresh_s=None if view["ended"] else REFRESH_S)
 
     @post("/{job_id:str}/delete")
@@ -178,7 +179,7 @@ class HistoryPages(DashboardController):
         if asking is not None:
             return asking
         try:
-            await ctx.services.tryon.delete(account_id(ctx), job_id)
+            await ctx.services.tryon.jobs.delete(account_id(ctx), job_id)
         except Conflict as exc:  # still being generated
             return ctx.redirect(f"/app/history/{job_id}", flash=exc.detail, kind="warning")
         return ctx.redirect("/app/history", flash="The try-on and its images were deleted.")

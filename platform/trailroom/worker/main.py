@@ -100,12 +100,16 @@ async def dispatch_tryons(services: Services, watch: BackendWatch) -> None:
     while True:
         await watch.wait_up()
         try:
-            await services.tryon.dispatch_pending()
+            await services.tryon.dispatch.dispatch_pending()
             # Right after an outage, check every queued job against the queue: Redis may have lost some.
             after_outage = watch.outages != outages_seen
             if after_outage or time.monotonic() - last_sweep >= SWEEP_EVERY_S:
                 last_sweep = time.monotonic()
-                counts = await services.tryon.sweep(requeue_after_s=0) if after_outage else await services.tryon.sweep()
+                counts = (
+                    await services.tryon.maintenance.sweep(requeue_after_s=0)
+                    if after_outage
+                    else await services.tryon.maintenance.sweep()
+                )
                 outages_seen = watch.outages
                 if any(counts.values()):
                     log.info("try-on sweep", **counts)

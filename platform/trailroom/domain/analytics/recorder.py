@@ -40,6 +40,9 @@ class UsageRecorder:
         self.interval_s = interval_s
         self._buffer: list[Call] = []
         self._task: asyncio.Task[None] | None = None
+        # One flush at a time: a caller's flush returns once the background one in progress has
+        # written its batch too (else a report read right after could miss those calls).
+        self._flushing = asyncio.Lock()
 
     def record(self, call: Call) -> None:
         """Called on the request path: no I/O."""
@@ -48,6 +51,10 @@ class UsageRecorder:
             del self._buffer[: len(self._buffer) - MAX_BUFFER]
 
     async def flush(self) -> int:
+        async with self._flushing:
+            return await self._write_batch()
+
+    async def _write_batch(self) -> int:
         batch, self._buffer = self._buffer, []
         if not batch:
             return 0

@@ -32,6 +32,8 @@ from trailroom.core.vocabulary import (
 )
 from trailroom.domain.accounts.guards import ALLOW_PUBLISHABLE, principal_of, requires_account
 from trailroom.domain.analytics.middleware import CREDITS_USED
+from trailroom.domain.tryon.access import HistoryFilter, JobReader
+from trailroom.domain.tryon.intake import Submission, TryOnOptions
 from trailroom.domain.tryon.lifecycle import STATUS_CHANNEL
 from trailroom.domain.tryon.models import TERMINAL, JobStatus, TryOnJob
 from trailroom.domain.tryon.schemas import (
@@ -45,13 +47,7 @@ from trailroom.domain.tryon.schemas import (
     TryOnOptionsIn,
     TryOnRequest,
 )
-from trailroom.domain.tryon.services import (
-    HistoryFilter,
-    JobReader,
-    Submission,
-    TryOnOptions,
-    TryOnService,
-)
+from trailroom.domain.tryon.services import TryOnService
 from trailroom.server.contract import PROBLEMS, READ_BODY, ReadBody
 from trailroom.server.request_body import BODY_MEDIA_TYPES, JSON, MULTIPART
 
@@ -104,7 +100,7 @@ async def provide_reader(
 ) -> JobReader:
     """Who reads a job: the account, or a publishable key's shopper with the job's client secret."""
     tryon: TryOnService = state.services.tryon
-    return tryon.reader(principal_of(request), shopper_token=shopper, client_secret=client_secret)
+    return tryon.jobs.reader(principal_of(request), shopper_token=shopper, client_secret=client_secret)
 
 
 def _client_info(request: Request[Any, Any, Any]) -> dict[str, Any]:
@@ -169,8 +165,12 @@ class TryOnController(Controller):
 
     @staticmethod
     def _respond(tryon: TryOnService, job: TryOnJob, *, with_client_secret: bool = False) -> TryOnJobResponse:
-        urls = [tryon.result_url(job, i) for i in range(len(job.results))] if job.status == JobStatus.COMPLETED else []
-        return TryOnJobResponse.of(job, urls, tryon.client_secret(job) if with_client_secret else None)
+        urls = (
+            [tryon.jobs.result_url(job, i) for i in range(len(job.results))]
+            if job.status == JobStatus.COMPLETED
+            else []
+        )
+        return TryOnJobResponse.of(job, urls, tryon.jobs.client_secret(job) if with_client_secret else None)
 
     async def _submission(
         self, tryon: TryOnService, options: dict[str, Any], images: dict[str, bytes | str]
@@ -178,7 +178,7 @@ class TryOnController(Controller):
         for required in ("person_image", "garment_image"):
             if required not in images:
                 raise InvalidInput(f"{required} is required.", code="missing_image", field=required)
-        loaded = await asyncio.gather(*(tryon.load_image(value, field) for field, value in images.items()))
+        loaded = await asyncio.gather(*(tryon.intake.load_image(value, field) for field, value in images.items()))
         by_field = dict(zip(images, loaded, strict=True))
         return Submission(
             options=TryOnOptions(**options),
@@ -228,7 +228,7 @@ class TryOnController(Controller):
                 images["bottom_image"] = parsed.bottom_image
         options = {"mode": parsed.mode, **{name: getattr(parsed, name) for name in OPTION_FIELDS}}
         submission = await self._submission(tryon, options, images)
-        job, replayed = await tryon.submit(
+        job, replayed = await tryon.intake.submit(
             principal_of(request), submission, idempotency_key=idempotency_key, client=_client_info(request)
         )
         headers = {"Location": f"/api/v1/tryon/{job.id}"}
@@ -262,7 +262,7 @@ class TryOnController(Controller):
             if item.bottom_image is not None:
                 images["bottom_image"] = item.bottom_image
             submissions.append(await self._submission(tryon, {"mode": item.mode or parsed.mode, **shared}, images))
-        jobs = await tryon.submit_batch(principal_of(request), submissions, client=_client_info(request))
+        jobs = await tryon.intake.submit_batch(principal_of(request), submissions, client=_client_info(request))
         request.state[CREDITS_USED] = sum(job.credits_charged for job in jobs)
         return BatchResponse(batch_id=jobs[0].batch_id, jobs=[self._respond(tryon, job) for job in jobs])
 
@@ -293,7 +293,7 @@ class TryOnController(Controller):
             raise InvalidInput("status is not a job status", code="invalid_filter", field="status")
         if since and until and since >= until:
             raise InvalidInput("since must be before until", code="invalid_filter", field="since")
-        jobs, next_cursor = await tryon.history(
+        jobs, next_cursor = await tryon.jobs.history(
             principal_of(request).user_id,
             HistoryFilter(mode=mode, status=status, since=since, until=until),
             cursor=cursor,
@@ -309,7 +309,7 @@ class TryOnController(Controller):
     async def status(
         self, job_id: FromPath[str], tryon: NamedDependency[TryOnService], reader: NamedDependency[JobReader]
     ) -> TryOnJobResponse:
-        return self._respond(tryon, await tryon.get_for(reader, job_id))
+        return self._respond(tryon, await tryon.jobs.get_for(reader, job_id))
 
     @get(
         "/{job_id:str}/base64",
@@ -319,8 +319,8 @@ class TryOnController(Controller):
     async def base64_result(
         self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
     ) -> Base64Response:
-        job = await tryon.get(principal_of(request).user_id, job_id)
-        images = await tryon.result_images(job)
+        job = await tryon.jobs.get(principal_of(request).user_id, job_id)
+        images = await tryon.jobs.result_images(job)
         return Base64Response(
             id=str(job.id),
             images=[
@@ -337,7 +337,7 @@ class TryOnController(Controller):
     async def events(
         self, job_id: FromPath[str], tryon: NamedDependency[TryOnService], reader: NamedDependency[JobReader]
     ) -> ServerSentEvent:
-        job = await tryon.get_for(reader, job_id)
+        job = await tryon.jobs.get_for(reader, job_id)
         redis = tryon.resources.redis
 
         async def stream() -> AsyncGenerator[ServerSentEventMessage, None]:
@@ -347,7 +347,7 @@ class TryOnController(Controller):
                 deadline = time.monotonic() + SSE_MAX_S
                 last = None
                 while time.monotonic() < deadline:
-                    current = await tryon.get_for(reader, job_id)
+                    current = await tryon.jobs.get_for(reader, job_id)
                     if current.status != last:
                         last = current.status
                         body = msgspec.json.encode(self._respond(tryon, current)).decode()
@@ -373,7 +373,7 @@ class TryOnController(Controller):
     async def cancel(
         self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
     ) -> TryOnJobResponse:
-        return self._respond(tryon, await tryon.cancel(principal_of(request).user_id, job_id))
+        return self._respond(tryon, await tryon.jobs.cancel(principal_of(request).user_id, job_id))
 
     @delete(
         "/{job_id:str}",
@@ -384,7 +384,7 @@ class TryOnController(Controller):
     async def remove(
         self, request: Request[Any, Any, Any], job_id: FromPath[str], tryon: NamedDependency[TryOnService]
     ) -> None:
-        await tryon.delete(principal_of(request).user_id, job_id)
+        await tryon.jobs.delete(principal_of(request).user_id, job_id)
 
 
 class TryOnResultController(Controller):
@@ -407,7 +407,7 @@ class TryOnResultController(Controller):
         expires: Annotated[int, QueryParameter()],
         signature: Annotated[str, QueryParameter(max_length=128)],
     ) -> Response[bytes]:
-        image, data = await tryon.signed_result(job_id, index, expires, signature)
+        image, data = await tryon.jobs.signed_result(job_id, index, expires, signature)
         # The signature is the only credential, so any page may fetch it (the widget's download button).
         headers = {"Cache-Control": "private, max-age=3600", "Access-Control-Allow-Origin": "*"}
         return Response(data, media_type=image.media_type, headers=headers)
@@ -436,4 +436,4 @@ class ShopperController(Controller):
     )
     async def issue(self, request: Request[Any, Any, Any], tryon: NamedDependency[TryOnService]) -> ShopperIdResponse:
         ip = request.client.host if request.client else None
-        return ShopperIdResponse(shopper_id=await tryon.issue_shopper_id(principal_of(request), ip))
+        return ShopperIdResponse(shopper_id=await tryon.intake.issue_shopper_id(principal_of(request), ip))

@@ -169,6 +169,15 @@ class JobLifecycle:
         await self.publish(job_id, to)
         return moved
 
+    async def fail(
+        self, job_id: PydanticObjectId, error: JobError, *, from_status: JobStatus, attempt: int | None = None
+    ) -> bool:
+        """End a job failed and refund it, if it is still `from_status` (and still in `attempt`, when
+        given: a late failure of an attempt the sweeper replaced must not end the newer one)."""
+        where = {"attempts": attempt} if attempt is not None else None
+        ended = await self.transition(job_id, JobStatus.FAILED, expected=from_status, where=where, error=error)
+        return ended is not None
+
     async def publish(self, job_id: PydanticObjectId, status: JobStatus) -> None:
         """Tell status streams (SSE) about a change. Best effort: the database already holds the
         state, and a stream that misses a message reads it there."""
