@@ -19,6 +19,7 @@ import os
 import random
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,7 +72,7 @@ class Run:
     nonconforming: dict[str, str] = field(default_factory=dict)
     # Schema-valid requests refused (4xx other than 401/403/404) for a rule the document cannot state,
     # such as `from` before `to`: measured and printed, not failed.
-    refused_valid: int = 0
+    refused_valid: Counter[str] = field(default_factory=Counter)  # "operation: code" -> how many
     calls: dict[str, int] = field(default_factory=dict)
     # Each accepted job and its cost, as the 202 answers say (a replayed answer names the same job).
     accepted: dict[str, int] = field(default_factory=dict)
@@ -103,7 +104,14 @@ class Run:
         try:
             case.validate_response(response, checks=[positive_data_acceptance])
         except FailureGroup:
-            self.refused_valid += 1
+            self.refused_valid[f"{operation}: {_problem_code(response)}"] += 1
+
+
+def _problem_code(response: schemathesis.Response) -> str:
+    try:
+        return str(response.json().get("code", response.status_code))
+    except (ValueError, AttributeError):
+        return str(response.status_code)
 
 
 def _image() -> str:
@@ -221,5 +229,7 @@ async def test_fuzzing_the_schema_finds_no_server_error_and_no_charge_for_refusa
     assert elapsed < 150, "the fuzz run is meant to take about a minute: lower TRAILROOM_FUZZ_EXAMPLES"
     print(
         f"fuzz: seed {SEED}, {sum(run.calls.values())} calls, {run.charged} credits charged, "
-        f"{run.refused_valid} schema-valid requests refused, {elapsed:.0f} s"
+        f"{run.refused_valid.total()} schema-valid requests refused, {elapsed:.0f} s"
     )
+    for rule, count in run.refused_valid.most_common(12):
+        print(f"  refused {count:4d}  {rule}")

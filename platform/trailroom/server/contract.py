@@ -10,14 +10,15 @@ The conformance run in `tests/test_schema_fuzz.py` holds the document to the ans
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import typing
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Components, OpenAPIResponse, Operation, PathItem, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIResponse, Operation, PathItem, Schema, SecurityScheme
 from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
 from litestar.routes import HTTPRoute
 
@@ -143,6 +144,7 @@ def _complete(operation: Operation, handler: HTTPRouteHandler, route: HTTPRoute,
     callers = callers_of(handler)
     if callers is not None:
         operation.security = [{SCHEME_NAMES[via]: []} for via in SCHEME_NAMES if via in callers]
+    _close_bodies(handler, schemas)
     read_body: ReadBody | None = handler.opt.get(READ_BODY)
     if read_body is not None:
         operation.request_body = _request_body(read_body, accepted_media_types(handler), schemas)
@@ -180,6 +182,31 @@ def _complete(operation: Operation, handler: HTTPRouteHandler, route: HTTPRoute,
     for status in sorted(by_status):
         responses[str(status)] = _problem_response(status, by_status[status])
     operation.responses = responses
+
+
+def _close_bodies(handler: HTTPRouteHandler, schemas: dict[str, Any]) -> None:
+    """Bodies that refuse unknown fields say so (`additionalProperties: false`): Litestar leaves it out."""
+    data = handler.parsed_fn_signature.parameters.get("data")
+    if data is None:
+        return
+    for struct in _structs_in(data.annotation, set()):
+        schema = schemas.get(struct.__name__)
+        if struct.__struct_config__.forbid_unknown_fields and isinstance(schema, Schema):
+            schema.additional_properties = False
+
+
+def _structs_in(annotation: Any, seen: set[type]) -> Iterator[type[msgspec.Struct]]:
+    """The msgspec Structs a type is or holds (in unions, lists, and the fields of Structs)."""
+    if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
+        if annotation in seen:
+            return
+        seen.add(annotation)
+        yield annotation
+        for field in msgspec.structs.fields(annotation):
+            yield from _structs_in(field.type, seen)
+        return
+    for argument in typing.get_args(annotation):
+        yield from _structs_in(argument, seen)
 
 
 def _problem_response(status: int, codes: list[str]) -> OpenAPIResponse:
