@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
-from litestar.openapi.spec import Components, OpenAPIResponse, Operation, PathItem, Schema, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIResponse, Operation, PathItem, SecurityScheme
 from litestar.openapi.spec import RequestBody as OpenAPIRequestBody
 from litestar.routes import HTTPRoute
 
@@ -30,6 +30,7 @@ from trailroom.server.request_body import JSON, MULTIPART, accepted_media_types
 # Route option: the domain problems a route answers beyond the ones its shape implies, as
 # `{status: (code, ...)}`; the document lists exactly these codes (an enum the conformance run checks).
 PROBLEMS = "problems"
+REF_TEMPLATE = "#/components/schemas/{name}"
 # Route option for a handler that reads its body itself: what the body is (see `ReadBody`).
 READ_BODY = "read_body"
 
@@ -144,7 +145,7 @@ def _complete(operation: Operation, handler: HTTPRouteHandler, route: HTTPRoute,
     callers = callers_of(handler)
     if callers is not None:
         operation.security = [{SCHEME_NAMES[via]: []} for via in SCHEME_NAMES if via in callers]
-    _close_bodies(handler, schemas)
+    _body_schemas(handler, schemas)
     read_body: ReadBody | None = handler.opt.get(READ_BODY)
     if read_body is not None:
         operation.request_body = _request_body(read_body, accepted_media_types(handler), schemas)
@@ -184,29 +185,25 @@ def _complete(operation: Operation, handler: HTTPRouteHandler, route: HTTPRoute,
     operation.responses = responses
 
 
-def _close_bodies(handler: HTTPRouteHandler, schemas: dict[str, Any]) -> None:
-    """Bodies that refuse unknown fields say so (`additionalProperties: false`): Litestar leaves it out."""
+def _body_schemas(handler: HTTPRouteHandler, schemas: dict[str, Any]) -> None:
+    """A JSON body's schema as msgspec writes it, since msgspec is what decodes it: Litestar's own
+    rendering drops constraints on list items, `extra_json_schema` and `additionalProperties: false`."""
     data = handler.parsed_fn_signature.parameters.get("data")
     if data is None:
         return
-    for struct in _structs_in(data.annotation, set()):
-        schema = schemas.get(struct.__name__)
-        if struct.__struct_config__.forbid_unknown_fields and isinstance(schema, Schema):
-            schema.additional_properties = False
+    structs = list(_structs_in(data.annotation))
+    if structs:
+        _, components = msgspec.json.schema_components(structs, ref_template=REF_TEMPLATE)
+        schemas.update(components)
 
 
-def _structs_in(annotation: Any, seen: set[type]) -> Iterator[type[msgspec.Struct]]:
-    """The msgspec Structs a type is or holds (in unions, lists, and the fields of Structs)."""
+def _structs_in(annotation: Any) -> Iterator[type[msgspec.Struct]]:
+    """The msgspec Structs a body type is or holds at its top (in unions and lists)."""
     if isinstance(annotation, type) and issubclass(annotation, msgspec.Struct):
-        if annotation in seen:
-            return
-        seen.add(annotation)
         yield annotation
-        for field in msgspec.structs.fields(annotation):
-            yield from _structs_in(field.type, seen)
         return
     for argument in typing.get_args(annotation):
-        yield from _structs_in(argument, seen)
+        yield from _structs_in(argument)
 
 
 def _problem_response(status: int, codes: list[str]) -> OpenAPIResponse:
@@ -225,9 +222,7 @@ def _problem_response(status: int, codes: list[str]) -> OpenAPIResponse:
 
 
 def _request_body(read_body: ReadBody, media_types: tuple[str, ...], schemas: dict[str, Any]) -> OpenAPIRequestBody:
-    (struct_schema,), components = msgspec.json.schema_components(
-        [read_body.struct], ref_template="#/components/schemas/{name}"
-    )
+    (struct_schema,), components = msgspec.json.schema_components([read_body.struct], ref_template=REF_TEMPLATE)
     schemas.update(components)
     content: dict[str, Any] = {}
     if JSON in media_types:

@@ -17,7 +17,8 @@ class RegisterRequest(msgspec.Struct, forbid_unknown_fields=True):
     email: Email
     password: Password
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    accept_terms: bool
+    # Documented as `true` only; anything else is refused by the service (`terms_not_accepted`).
+    accept_terms: Annotated[bool, msgspec.Meta(extra_json_schema={"const": True})]
 
 
 class LoginRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -56,7 +56,8 @@ from trailroom.core.netguard import (
 
 MIB = 1024 * 1024
 
-OutputFormat = Literal["jpeg", "png"]
+# What an accepted photo is stored as (JPEG stays JPEG; PNG and WebP become PNG), not a result format.
+NormalizedFormat = Literal["jpeg", "png"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class NormalizedImage:
     media_type: str  # image/jpeg or image/png
     width: int
     height: int
-    format: OutputFormat
+    format: NormalizedFormat
 
     @property
     def extension(self) -> str:
@@ -310,7 +311,7 @@ def normalize_image(data: bytes, limits: ImageLimits, *, field: str) -> Normaliz
     # Nothing from the source travels on: no EXIF, XMP, ICC, comments or text chunks.
     image.info = {}
     out = io.BytesIO()
-    output_format: OutputFormat
+    output_format: NormalizedFormat
     if kind == "JPEG":
         output_format = "jpeg"
         if image.mode != "RGB":

@@ -22,12 +22,14 @@ from typing import Annotated
 
 import msgspec
 
+from trailroom.domain.events.models import EVENT_TYPES
 from trailroom.domain.webhooks.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 
 PAYLOAD_VERSION = 1
 Url = Annotated[str, msgspec.Meta(min_length=1, max_length=2000, examples=["https://shop.example/hooks/trailroom"])]
 EventList = Annotated[
-    list[Annotated[str, msgspec.Meta(max_length=64)]],
+    # The enum documents the types; an unknown one is refused by the service (`invalid_event_types`).
+    list[Annotated[str, msgspec.Meta(max_length=64, extra_json_schema={"enum": list(EVENT_TYPES)})]],
     msgspec.Meta(min_length=1, max_length=20, examples=[["tryon.completed", "tryon.failed"]]),
 ]
 Description = Annotated[str, msgspec.Meta(max_length=200)]
