@@ -29,6 +29,7 @@ MODELS: dict[type[Any], str] = {
     _models.CreditTransactionPage: "TransactionList",
     _models.Webhook: "WebhookResponse",
     _models.WebhookDelivery: "DeliveryResponse",
+    _models.WebhookDeliveryPage: "DeliveryList",
     _models.DeliveryAttempt: "AttemptResponse",
 }
 # Fields only the client has: what it learns from the answer's headers, or decodes.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -12,7 +13,14 @@ from standardwebhooks import Webhook as StandardWebhook
 
 from tests.client.conftest import Merchant
 from tests.webhooks.conftest import Receiver
-from trailroom_client import AsyncTrailRoom, WebhookVerificationError, sign_webhook, verify_webhook
+from trailroom_client import (
+    AsyncTrailRoom,
+    TrailRoom,
+    Webhook,
+    WebhookVerificationError,
+    sign_webhook,
+    verify_webhook,
+)
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -20,7 +28,8 @@ SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode
 async def test_a_delivery_from_the_server_verifies_and_tampering_does_not(
     base_url: str, merchant: Merchant, receiver: Receiver
 ) -> None:
-    async with AsyncTrailRoom(api_key=merchant.access_token, base_url=base_url) as trailroom:
+    # A shop's server manages its own endpoint with its secret key.
+    async with AsyncTrailRoom(api_key=merchant.secret_key, base_url=base_url) as trailroom:
         endpoint = await trailroom.create_webhook(receiver.url(), ["tryon.completed"], description="shop")
         assert endpoint.secret is not None
         assert endpoint.secret.startswith("whsec_")
@@ -48,8 +57,25 @@ async def test_a_delivery_from_the_server_verifies_and_tampering_does_not(
         with pytest.raises(WebhookVerificationError):
             verify_webhook(fresh.body, fresh.headers, endpoint.secret)
 
+        deliveries = await trailroom.list_webhook_deliveries(endpoint.id, limit=1)
+        assert [d.event_type for d in deliveries.data] == ["webhook.test"]
+        assert deliveries.next_cursor is not None  # two test events were sent
+        older = await trailroom.list_webhook_deliveries(endpoint.id, cursor=deliveries.next_cursor)
+        assert [d.id for d in older.data] == [delivery.id]
+        assert older.next_cursor is None
+
+        paused = await trailroom.update_webhook(endpoint.id, enabled=False, description="paused")
+        assert (paused.enabled, paused.description, paused.events) == (False, "paused", ("tryon.completed",))
+        both = await asyncio.to_thread(_sync_update, base_url, merchant.secret_key, endpoint.id)
+        assert (both.enabled, both.events, both.description) == (True, ("tryon.completed", "tryon.failed"), "paused")
+
         await trailroom.delete_webhook(endpoint.id)
         assert await trailroom.list_webhooks() == []
+
+
+def _sync_update(base_url: str, key: str, webhook_id: str) -> Webhook:
+    with TrailRoom(api_key=key, base_url=base_url) as trailroom:
+        return trailroom.update_webhook(webhook_id, enabled=True, events=["tryon.completed", "tryon.failed"])
 
 
 def test_signatures_of_the_standard_webhooks_library_verify() -> None:

@@ -26,6 +26,7 @@ from trailroom_client._models import (
     TryOnPage,
     Webhook,
     WebhookDelivery,
+    WebhookDeliveryPage,
 )
 from trailroom_client.vocabulary import (
     DEFAULT_GARMENT_PHOTO_TYPE,
@@ -87,6 +88,7 @@ __all__ = [
     "TryOnPage",
     "Webhook",
     "WebhookDelivery",
+    "WebhookDeliveryPage",
     "WebhookVerificationError",
     "is_mode",
     "sign_webhook",

@@ -25,6 +25,7 @@ from trailroom_client._models import (
     TryOnPage,
     Webhook,
     WebhookDelivery,
+    WebhookDeliveryPage,
 )
 from trailroom_client.vocabulary import (
     DEFAULT_GARMENT_PHOTO_TYPE,
@@ -408,7 +409,7 @@ class TrailRoom(_Base):
             self._body(self._send(_Request("GET", "/api/v1/credits/transactions", params=params)))
         )
 
-    # Webhooks (these routes need a signed-in user's access token as `api_key`, not an API key)
+    # Webhooks (a secret key manages its account's endpoints; a publishable key cannot)
 
     def create_webhook(self, url: str, events: list[str], description: str = "") -> Webhook:
         body = {"url": url, "events": events, "description": description}
@@ -419,8 +420,28 @@ class TrailRoom(_Base):
     def list_webhooks(self) -> list[Webhook]:
         return [Webhook.from_json(w) for w in self._body(self._send(_Request("GET", "/api/v1/webhooks")))["data"]]
 
+    def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        events: list[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        """Change what is given; re-enabling an endpoint delivers what waited for it."""
+        body = _webhook_changes(url=url, events=events, description=description, enabled=enabled)
+        return Webhook.from_json(self._body(self._send(_Request("PUT", f"/api/v1/webhooks/{webhook_id}", json=body))))
+
     def delete_webhook(self, webhook_id: str) -> None:
         self._send(_Request("DELETE", f"/api/v1/webhooks/{webhook_id}"))
+
+    def list_webhook_deliveries(
+        self, webhook_id: str, *, cursor: str | None = None, limit: int = 20
+    ) -> WebhookDeliveryPage:
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        request = _Request("GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params=params)
+        return WebhookDeliveryPage.from_json(self._body(self._send(request)))
 
     def rotate_webhook_secret(self, webhook_id: str) -> Webhook:
         request = _Request("POST", f"/api/v1/webhooks/{webhook_id}/rotate-secret", idempotent=False)
@@ -610,7 +631,7 @@ class AsyncTrailRoom(_Base):
         body = self._body(await self._send(_Request("GET", "/api/v1/credits/transactions", params=params)))
         return CreditTransactionPage.from_json(body)
 
-    # Webhooks (these routes need a signed-in user's access token as `api_key`, not an API key)
+    # Webhooks (a secret key manages its account's endpoints; a publishable key cannot)
 
     async def create_webhook(self, url: str, events: list[str], description: str = "") -> Webhook:
         body = {"url": url, "events": events, "description": description}
@@ -621,8 +642,29 @@ class AsyncTrailRoom(_Base):
     async def list_webhooks(self) -> list[Webhook]:
         return [Webhook.from_json(w) for w in self._body(await self._send(_Request("GET", "/api/v1/webhooks")))["data"]]
 
+    async def update_webhook(
+        self,
+        webhook_id: str,
+        *,
+        url: str | None = None,
+        events: list[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+    ) -> Webhook:
+        """Change what is given; re-enabling an endpoint delivers what waited for it."""
+        body = _webhook_changes(url=url, events=events, description=description, enabled=enabled)
+        request = _Request("PUT", f"/api/v1/webhooks/{webhook_id}", json=body)
+        return Webhook.from_json(self._body(await self._send(request)))
+
     async def delete_webhook(self, webhook_id: str) -> None:
         await self._send(_Request("DELETE", f"/api/v1/webhooks/{webhook_id}"))
+
+    async def list_webhook_deliveries(
+        self, webhook_id: str, *, cursor: str | None = None, limit: int = 20
+    ) -> WebhookDeliveryPage:
+        params: dict[str, Any] = {"limit": limit, **({"cursor": cursor} if cursor else {})}
+        request = _Request("GET", f"/api/v1/webhooks/{webhook_id}/deliveries", params=params)
+        return WebhookDeliveryPage.from_json(self._body(await self._send(request)))
 
     async def rotate_webhook_secret(self, webhook_id: str) -> Webhook:
         request = _Request("POST", f"/api/v1/webhooks/{webhook_id}/rotate-secret", idempotent=False)
@@ -631,3 +673,11 @@ class AsyncTrailRoom(_Base):
     async def send_test_webhook(self, webhook_id: str) -> WebhookDelivery:
         request = _Request("POST", f"/api/v1/webhooks/{webhook_id}/test", idempotent=False)
         return WebhookDelivery.from_json(self._body(await self._send(request)))
+
+
+def _webhook_changes(
+    *, url: str | None, events: list[str] | None, description: str | None, enabled: bool | None
+) -> dict[str, Any]:
+    """The fields an update sends: only those given (the API leaves the others as they are)."""
+    given = {"url": url, "events": events, "description": description, "enabled": enabled}
+    return {name: value for name, value in given.items() if value is not None}

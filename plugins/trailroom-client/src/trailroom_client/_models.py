@@ -271,3 +271,13 @@ class WebhookDelivery:
             delivered_at=_dt(data.get("delivered_at")),
             payload=str(data.get("payload", "")),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookDeliveryPage:
+    data: tuple[WebhookDelivery, ...]
+    next_cursor: str | None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> WebhookDeliveryPage:
+        return cls(data=tuple(WebhookDelivery.from_json(d) for d in data["data"]), next_cursor=data.get("next_cursor"))
