@@ -101,12 +101,19 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return addresses
 
 
+def _scheme_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def default_port(url: httpx.URL) -> int:
+    return url.port or _scheme_port(url)
+
+
 def host_header(url: httpx.URL) -> str:
     host = url.raw_host.decode("ascii")
     if ":" in host:
         host = f"[{host}]"
-    default_port = 443 if url.scheme == "https" else 80
-    return host if url.port in (None, default_port) else f"{host}:{url.port}"
+    return host if url.port in (None, _scheme_port(url)) else f"{host}:{url.port}"
 
 
 # --- the guarded client ---------------------------------------------------------------------------
@@ -173,8 +180,21 @@ class OutboundPolicy:
 _REDIRECTS = {301, 302, 303, 307, 308}
 
 
-def default_port(url: httpx.URL) -> int:
-    return url.port or (443 if url.scheme == "https" else 80)
+def parse_url(value: str | httpx.URL, *, allow_http: bool) -> httpx.URL:
+    """The URL if it may be requested at all (no network): http(s) as allowed, a host, no
+    credentials; else `UrlRejected`."""
+    try:
+        url = value if isinstance(value, httpx.URL) else httpx.URL(value)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise UrlRejected("malformed") from exc
+    allowed = ("https", "http") if allow_http else ("https",)
+    if url.scheme not in allowed:
+        raise UrlRejected("scheme", scheme=url.scheme)
+    if not url.host:
+        raise UrlRejected("no_host")
+    if url.userinfo:
+        raise UrlRejected("credentials")
+    return url
 
 
 class GuardedClient:
@@ -220,18 +240,7 @@ class GuardedClient:
 
     def parse(self, value: str | httpx.URL) -> httpx.URL:
         """The URL if the policy lets it be requested (no network), else `UrlRejected`."""
-        try:
-            url = value if isinstance(value, httpx.URL) else httpx.URL(value)
-        except (httpx.InvalidURL, ValueError, TypeError) as exc:
-            raise UrlRejected("malformed") from exc
-        allowed = ("https", "http") if self.policy.allow_http else ("https",)
-        if url.scheme not in allowed:
-            raise UrlRejected("scheme", scheme=url.scheme)
-        if not url.host:
-            raise UrlRejected("no_host")
-        if url.userinfo:
-            raise UrlRejected("credentials")
-        return url
+        return parse_url(value, allow_http=self.policy.allow_http)
 
     async def check(self, value: str | httpx.URL, *, redirected: bool = False) -> list[IPAddress]:
         """Every address the URL's host resolves to, once all of them are found public; else

@@ -51,6 +51,7 @@ from trailroom.core.netguard import (
     TooManyRedirects,
     Unresolvable,
     UrlRejected,
+    parse_url,
     read_capped,
 )
 
@@ -136,24 +137,17 @@ _NAMED_BY_PILLOW = {
 _HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 _UNREADABLE_SIGNATURES = ((b"%PDF-", "PDF"), (b"\xff\x0a", "JPEG XL"), (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"))
-_UNREADABLE_BY_PILLOW = (
-    UnidentifiedImageError,
-    Image.DecompressionBombError,
-    Image.DecompressionBombWarning,
-    OSError,
-    ValueError,
-    SyntaxError,
-    EOFError,
-    IndexError,
-    struct.error,
-)
+# What Pillow raises on a header or pixels it cannot read (UnidentifiedImageError is an OSError).
+_PILLOW_READ_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error)
+# Pillow's own decompression-bomb guard (its warning counts when warnings are errors).
+_PILLOW_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
 def _other_image_type(data: bytes) -> str | None:
     """The name of a recognisable image (or document) type we do not accept, if it is one."""
     # The header only: nothing is decoded.
     with (
-        contextlib.suppress(*_UNREADABLE_BY_PILLOW),
+        contextlib.suppress(*_PILLOW_READ_ERRORS, *_PILLOW_BOMB),
         Image.open(io.BytesIO(data), formats=list(_NAMED_BY_PILLOW)) as image,
     ):
         return _NAMED_BY_PILLOW.get(image.format or "")
@@ -270,27 +264,21 @@ def _decode(data: bytes, limits: ImageLimits, field: str) -> tuple[Image.Image, 
     reads the header first (lazily): its size is checked before any pixel is decoded."""
     try:
         image = Image.open(io.BytesIO(data), formats=list(_ACCEPTED))
-    except UnidentifiedImageError as exc:
-        raise _not_accepted(data, field) from exc
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        # Pillow's own guard (its warning counts when warnings are errors): refuse, never decode.
-        raise _too_many_pixels(limits, field) from exc
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
-        raise _invalid("image_not_decodable", f"The {field} could not be decoded: it is corrupt.", field) from exc
-    kind = _SAME_AS.get(image.format or "", image.format or "")
-    try:
         _check_dimensions(image.width, image.height, limits, field)
         image.load()
     except InvalidInput:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+    except UnidentifiedImageError as exc:
+        raise _not_accepted(data, field) from exc
+    except _PILLOW_BOMB as exc:  # refused, never decoded
         raise _too_many_pixels(limits, field) from exc
-    except (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error) as exc:
+    except _PILLOW_READ_ERRORS as exc:
         raise _invalid(
             "image_not_decodable",
             f"The {field} could not be decoded: it is truncated or corrupt.",
             field,
         ) from exc
+    kind = _SAME_AS.get(image.format or "", image.format or "")
     icc = image.info.get("icc_profile")
     _make_upright(image)
     return image, kind, icc if isinstance(icc, bytes) and icc else None
@@ -392,7 +380,7 @@ def _check_url_text(value: str, field: str, *, allow_http: bool) -> httpx.URL:
     if len(value) > MAX_URL_LENGTH:
         raise _invalid("invalid_image_url", f"The {field} URL is longer than {MAX_URL_LENGTH} characters.", field)
     try:
-        return GuardedClient(OutboundPolicy(allow_http=allow_http)).parse(value)
+        return parse_url(value, allow_http=allow_http)
     except UrlRejected as exc:
         raise _url_problem(exc, field) from exc
 
@@ -436,10 +424,9 @@ def parse_image_reference(
 
 
 @dataclass(frozen=True)
-class FetchPolicy:
-    allow_http: bool = False  # tests only
-    allow_loopback: bool = False  # tests and dev only: 127.0.0.0/8 and ::1, never private ranges
-    timeout_s: float = 10
+class FetchPolicy(OutboundPolicy):
+    """The guarded client's policy for image URLs: image hosts and CDNs redirect, so a few are followed."""
+
     max_redirects: int = 3
 
 
@@ -523,17 +510,8 @@ async def fetch_image(
     them to `normalize_image`. `client` must be dedicated to this (no base URL, auth, default
     headers or proxy).
     """
-    guard = GuardedClient(
-        OutboundPolicy(
-            allow_http=policy.allow_http,
-            allow_loopback=policy.allow_loopback,
-            timeout_s=policy.timeout_s,
-            max_redirects=policy.max_redirects,
-        ),
-        client,
-    )
     try:
-        return await _fetch(url, limits, guard, field)
+        return await _fetch(url, limits, GuardedClient(policy, client), field)
     except TimeoutError as exc:
         raise _invalid(
             "image_url_unreachable",
