@@ -24,7 +24,18 @@ def test_quote_is_in_whole_paise_and_adds_up() -> None:
     assert q.subtotal == 2_000_000
     assert q.discount_percent == Decimal("10.91")
     assert q.discount == 218_200
-    assert q.amount == q.subtotal - q.discount == 1_781_800
+    assert q.taxable == q.amount == q.subtotal - q.discount == 1_781_800
+    assert q.tax == 0
+
+
+def test_tax_is_charged_on_the_discounted_amount_half_up() -> None:
+    q = quote(5000, unit_price=400, currency="INR", tax_percent=Decimal(18))
+    assert q.taxable == 1_781_800
+    assert q.tax_percent == Decimal(18)
+    assert q.tax == 320_724  # 18 % of 1,781,800 paise
+    assert q.amount == q.taxable + q.tax == 2_102_524
+    odd = quote(301, unit_price=333, currency="INR", tax_percent=Decimal("12.5"))
+    assert odd.tax == 12_529  # 12.5 % of 100,233 = 12,529.125, rounded half up to whole paise
 
 
 @pytest.mark.parametrize("credits", [0, 299, 50001, -5])
@@ -37,11 +48,15 @@ async def test_pricing_endpoints(client: httpx.AsyncClient) -> None:
     plans = (await client.get("/api/v1/pricing/plans")).json()
     assert plans["fixed_plan"]["credits"] == 2100
     assert plans["fixed_plan"]["discount_percent"] == 10.0
-    assert plans["fixed_plan"]["amount"] == 2100 * 400 * 9 // 10
+    assert plans["fixed_plan"]["taxable"] == 2100 * 400 * 9 // 10
+    assert plans["tax_percent"] == plans["fixed_plan"]["tax_percent"] == 18.0
+    assert plans["fixed_plan"]["tax"] == 2100 * 400 * 9 // 10 * 18 // 100
+    assert plans["fixed_plan"]["amount"] == plans["fixed_plan"]["taxable"] + plans["fixed_plan"]["tax"]
     assert (plans["min_credits"], plans["max_credits"]) == (300, 50000)
 
     calc = (await client.get("/api/v1/pricing/calculate", params={"credits": 50000})).json()
-    assert calc["amount"] == 50000 * 400 * 3 // 4
+    assert calc["taxable"] == 50000 * 400 * 3 // 4
+    assert calc["amount"] == calc["taxable"] * 118 // 100
 
     bad = await client.get("/api/v1/pricing/calculate", params={"credits": 10})
     assert bad.status_code == 422

@@ -16,7 +16,7 @@ from tests.tryon.conftest import scripted, small_png, use_scripted  # noqa: F401
 from trailroom.core.errors import Unauthenticated
 from trailroom.core.ratelimit import RateLimiter
 from trailroom.domain.accounts.models import ApiKey, RefreshToken, User
-from trailroom.domain.billing.pricing import quote
+from trailroom.domain.billing.pricing import PriceList
 from trailroom.domain.services import Services
 from trailroom.domain.tryon.models import TryOnJob
 from trailroom.web.context import safe_next
@@ -319,7 +319,9 @@ async def test_api_keys_from_settings_without_javascript(signed_in: FormBrowser,
 async def test_pricing_calculator_without_javascript(browser: FormBrowser, services: Services) -> None:
     settings = services.resources.settings
     page = await browser.get("/", params={"credits": "10000"})
-    expected = quote(10000, unit_price=settings.credit_unit_price, currency=settings.currency)
+    expected = PriceList.of(settings).quote(10000)
+    assert expected.tax > 0
+    assert f"data-quote-tax>{money(expected.tax)}<" in page.text
     assert f"data-quote-amount>{money(expected.amount)}<" in page.text
     assert expected.discount_percent > 10
     outside = await browser.get("/", params={"credits": "90000"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -90,6 +91,34 @@ class Settings(BaseSettings):
     # Pricing: price of one credit before volume discounts, in the currency's smallest unit.
     currency: Literal["INR"] = "INR"
     credit_unit_price: int = Field(default=400, ge=1)
+    # GST charged on every purchase, in percent (shown on quotes and invoices).
+    gst_percent: Decimal = Field(default=Decimal(18), ge=0, le=100, decimal_places=2)
+
+    # Payments through Razorpay. Without a key id and secret, payments run in test mode (a local
+    # checkout labelled TEST MODE that signs as Razorpay does); production refuses test mode.
+    razorpay_key_id: str = ""
+    razorpay_key_secret: str = ""
+    # Razorpay signs its webhooks with this; test mode signs its own with it too. Dev and test have
+    # a documented default (DEV_RAZORPAY_WEBHOOK_SECRET); production must set it with live keys.
+    razorpay_webhook_secret: str = ""
+    # Where the Razorpay SDK sends its calls (tests point it at a local server).
+    razorpay_base_url: str = "https://api.razorpay.com"
+
+    # The seller on every invoice.
+    seller_name: str = "TrailRoom"
+    seller_address: str = ""
+    seller_gstin: str = ""
+    # Invoice numbers: <prefix>/<financial year>/<sequence>, e.g. TR/2026-27/000123 (at most 16 characters).
+    invoice_prefix: str = Field(default="TR", min_length=1, max_length=4, pattern=r"^[A-Z0-9]+$")
+
+    # Mail over SMTP. Without a host, messages land in the dev outbox (`/dev/outbox`, not in production).
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_s: float = Field(default=20, gt=0, le=300)
+    mail_from: str = "TrailRoom <no-reply@trailroom.dev>"
 
     demo_email: str = "demo@trailroom.dev"
     demo_password: str = "TryOn-Demo-2026!"
@@ -138,6 +167,27 @@ class Settings(BaseSettings):
         return self.demo_store if self.demo_store is not None else not self.is_production
 
     @property
+    def payments_test_mode(self) -> bool:
+        """No Razorpay keys: the local test-mode checkout takes the payments (never in production)."""
+        return not (self.razorpay_key_id and self.razorpay_key_secret)
+
+    @property
+    def payments_enabled(self) -> bool:
+        return not (self.payments_test_mode and self.is_production)
+
+    def resolved_razorpay_webhook_secret(self) -> str:
+        if self.razorpay_webhook_secret:
+            return self.razorpay_webhook_secret
+        if self.is_production and not self.payments_test_mode:
+            raise ConfigError("TRAILROOM_RAZORPAY_WEBHOOK_SECRET must be set with live Razorpay keys.")
+        return DEV_RAZORPAY_WEBHOOK_SECRET
+
+    @property
+    def mail_outbox(self) -> bool:
+        """No SMTP host: messages are kept in the dev outbox instead of sent."""
+        return not self.smtp_host
+
+    @property
     def is_production(self) -> bool:
         return self.env == "production"
 
@@ -155,6 +205,10 @@ class Settings(BaseSettings):
         path.write_text(value)
         path.chmod(0o600)
         return value
+
+
+# Not a secret: the documented webhook secret of test mode and development (set your own in production).
+DEV_RAZORPAY_WEBHOOK_SECRET = "trailroom-dev-razorpay-webhook-secret"
 
 
 class ConfigError(RuntimeError):

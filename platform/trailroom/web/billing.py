@@ -7,7 +7,7 @@ from litestar.di import NamedDependency
 from litestar.response import Template
 
 from trailroom.core.vocabulary import MODE_LABELS
-from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, MAX_CUSTOM_CREDITS, MIN_CUSTOM_CREDITS, quote
+from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, MAX_CUSTOM_CREDITS, MIN_CUSTOM_CREDITS, PriceList
 from trailroom.web.base import DashboardController
 from trailroom.web.context import PageContext
 
@@ -21,7 +21,7 @@ class BillingPages(DashboardController):
     @get("/", name="app:billing")
     async def billing(self, ctx: NamedDependency[PageContext]) -> Template:
         settings = ctx.settings
-        quotes = [quote(c, unit_price=settings.credit_unit_price, currency=settings.currency) for c in EXAMPLE_CREDITS]
+        quotes = [PriceList.of(settings).quote(c) for c in EXAMPLE_CREDITS]
         config = await ctx.services.runtime_config.current()
         return ctx.render(
             "pages/app/billing.html",

@@ -14,7 +14,7 @@ from trailroom.domain.billing.pricing import (
     FIXED_PLAN_CREDITS,
     MAX_CUSTOM_CREDITS,
     MIN_CUSTOM_CREDITS,
-    quote,
+    PriceList,
 )
 from trailroom.web.base import PageController
 from trailroom.web.context import THEME_COOKIE, THEMES, Page
@@ -43,8 +43,8 @@ class PublicPagesController(PageController):
                 if not MIN_CUSTOM_CREDITS <= chosen <= MAX_CUSTOM_CREDITS:
                     notice = f"Choose between {MIN_CUSTOM_CREDITS:,} and {MAX_CUSTOM_CREDITS:,} credits."
                     chosen = min(max(chosen, MIN_CUSTOM_CREDITS), MAX_CUSTOM_CREDITS)
-        price = quote(chosen, unit_price=settings.credit_unit_price, currency=settings.currency)
-        fixed = quote(FIXED_PLAN_CREDITS, unit_price=settings.credit_unit_price, currency=settings.currency)
+        price = PriceList.of(settings).quote(chosen)
+        fixed = PriceList.of(settings).quote(FIXED_PLAN_CREDITS)
         return ctx.render(
             "pages/landing.html",
             quote=price,

@@ -14,8 +14,8 @@ from trailroom.domain.billing.pricing import (
     FIXED_PLAN_CREDITS,
     MAX_CUSTOM_CREDITS,
     MIN_CUSTOM_CREDITS,
+    PriceList,
     Quote,
-    quote,
 )
 from trailroom.server.contract import PROBLEMS
 
@@ -27,6 +27,9 @@ class QuoteResponse(msgspec.Struct):
     subtotal: int
     discount_percent: float
     discount: int
+    taxable: int
+    tax_percent: float
+    tax: int
     amount: int
 
     @classmethod
@@ -38,6 +41,9 @@ class QuoteResponse(msgspec.Struct):
             subtotal=q.subtotal,
             discount_percent=float(q.discount_percent),
             discount=q.discount,
+            taxable=q.taxable,
+            tax_percent=float(q.tax_percent),
+            tax=q.tax,
             amount=q.amount,
         )
 
@@ -45,6 +51,7 @@ class QuoteResponse(msgspec.Struct):
 class PlansResponse(msgspec.Struct):
     currency: str
     unit_price: int
+    tax_percent: float
     min_credits: int
     max_credits: int
     fixed_plan: QuoteResponse
@@ -56,10 +63,11 @@ class PricingController(Controller):
 
     @get("/plans", summary="The fixed plan and the custom range, amounts in the currency's smallest unit")
     async def plans(self, settings: NamedDependency[Settings]) -> PlansResponse:
-        fixed = quote(FIXED_PLAN_CREDITS, unit_price=settings.credit_unit_price, currency=settings.currency)
+        fixed = PriceList.of(settings).quote(FIXED_PLAN_CREDITS)
         return PlansResponse(
             currency=settings.currency,
             unit_price=settings.credit_unit_price,
+            tax_percent=float(settings.gst_percent),
             min_credits=MIN_CUSTOM_CREDITS,
             max_credits=MAX_CUSTOM_CREDITS,
             fixed_plan=QuoteResponse.of(fixed),
@@ -78,4 +86,4 @@ class PricingController(Controller):
             int, QueryParameter(schema_extra={"minimum": MIN_CUSTOM_CREDITS, "maximum": MAX_CUSTOM_CREDITS})
         ],
     ) -> QuoteResponse:
-        return QuoteResponse.of(quote(credits, unit_price=settings.credit_unit_price, currency=settings.currency))
+        return QuoteResponse.of(PriceList.of(settings).quote(credits))

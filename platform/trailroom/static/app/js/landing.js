@@ -81,6 +81,8 @@ function enhanceCalculator() {
       out.textContent = quote.credits.toLocaleString("en-IN");
       form.querySelector("[data-quote-subtotal]").textContent = money(quote.subtotal, quote.currency);
       form.querySelector("[data-quote-discount]").textContent = `− ${money(quote.discount, quote.currency)}`;
+      form.querySelector("[data-quote-tax]").textContent = money(quote.tax, quote.currency);
+      form.querySelector("[data-quote-tax-percent]").textContent = `${quote.tax_percent.toFixed(2).replace(/\.?0+$/, "")}%`;
       form.querySelector("[data-quote-amount]").textContent = money(quote.amount, quote.currency);
       form.querySelector("[data-quote-each]").textContent = money(Math.floor(quote.amount / quote.credits), quote.currency);
       badge.hidden = !quote.discount_percent;
