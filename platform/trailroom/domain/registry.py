@@ -6,6 +6,8 @@ from beanie import Document
 
 from trailroom.domain.accounts.models import ApiKey, RefreshToken, SecurityNotice, User
 from trailroom.domain.analytics.models import UsageEvent, UsageHourly
+from trailroom.domain.billing.models import GatewayEvent, Payment
+from trailroom.domain.billing.testmode import TestModeOrder
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
 from trailroom.domain.prompts.models import PromptTemplate
@@ -29,4 +31,7 @@ def document_models() -> list[type[Document]]:
         UsageHourly,
         WebhookEndpoint,
         WebhookDelivery,
+        Payment,
+        GatewayEvent,
+        TestModeOrder,
     ]

@@ -21,6 +21,9 @@ from trailroom.domain.accounts.security import AccessTokens
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
 from trailroom.domain.analytics.recorder import UsageRecorder
 from trailroom.domain.analytics.services import AnalyticsService
+from trailroom.domain.billing.gateway import Gateway, RazorpayGateway
+from trailroom.domain.billing.services import PaymentService
+from trailroom.domain.billing.testmode import TestModeGateway
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
@@ -43,6 +46,7 @@ class Services:
     usage: UsageRecorder
     webhooks: WebhookService
     limits: LimitPolicies
+    payments: PaymentService
 
 
 def build_services(
@@ -59,6 +63,7 @@ def build_services(
     )
     prompts = PromptService(resources.mongo)
     blobs = LocalBlobStore(settings.blob_root)
+    queue = resources.queues.default
     return Services(
         resources=resources,
         runtime_config=runtime_config,
@@ -72,6 +77,27 @@ def build_services(
         usage=UsageRecorder(),
         webhooks=WebhookService(resources, webhook_http),
         limits=limits,
+        payments=PaymentService(settings, resources.mongo, credits, payment_gateway(resources, webhook_http), queue),
+    )
+
+
+def payment_gateway(resources: Resources, http: httpx.AsyncClient) -> Gateway:
+    """Razorpay when its keys are set; otherwise the local test-mode gateway (refused in production
+    by `Settings.payments_enabled`, so a misconfigured shop cannot hand out free credits)."""
+    settings = resources.settings
+    if not settings.payments_test_mode:
+        return RazorpayGateway(
+            key_id=settings.razorpay_key_id,
+            key_secret=settings.razorpay_key_secret,
+            webhook_secret=settings.resolved_razorpay_webhook_secret(),
+            base_url=settings.razorpay_base_url,
+        )
+    return TestModeGateway(
+        secret_key=settings.resolved_secret_key(),
+        webhook_secret=settings.resolved_razorpay_webhook_secret(),
+        webhook_url=f"{settings.base_url}/api/v1/payments/webhook",
+        queue=resources.queues.default,
+        http=http,
     )
 
 

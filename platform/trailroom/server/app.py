@@ -20,7 +20,7 @@ from trailroom.domain.accounts.controllers import ApiKeyController, AuthControll
 from trailroom.domain.accounts.middleware import AuthenticationMiddleware
 from trailroom.domain.analytics.controllers import AnalyticsController
 from trailroom.domain.analytics.middleware import UsageMiddleware
-from trailroom.domain.billing.controllers import PricingController
+from trailroom.domain.billing.controllers import PaymentAdminController, PaymentsController, PricingController
 from trailroom.domain.credits.controllers import CreditsController
 from trailroom.domain.prompts.controllers import PromptAdminController
 from trailroom.domain.runtime_config.controllers import AISettingsController
@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             ApiKeyController,
             CreditsController,
             PricingController,
+            PaymentsController,
+            PaymentAdminController,
             TryOnController,
             TryOnResultController,
             ShopperController,

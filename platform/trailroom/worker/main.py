@@ -14,6 +14,7 @@ from saq import CronJob, Worker
 from trailroom.core.config import Settings
 from trailroom.core.logging import get_logger
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
+from trailroom.domain.billing.jobs import deliver_test_mode_webhook, queue_due_receipts, send_payment_receipt
 from trailroom.domain.credits.jobs import grant_daily_credits
 from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
@@ -41,6 +42,9 @@ FUNCTIONS: dict[str, list[Any]] = {
         dispatch_webhook_events,
         deliver_webhook_endpoint,
         deliver_due_webhooks,
+        send_payment_receipt,
+        queue_due_receipts,
+        deliver_test_mode_webhook,
     ],
 }
 
@@ -87,6 +91,7 @@ def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
         # Every 10 s (a sixth cron field is seconds): events reach receivers within seconds.
         CronJob(dispatch_webhook_events, cron="* * * * * */10", timeout=300),
         CronJob(deliver_due_webhooks, cron="* * * * * */10", timeout=60),
+        CronJob(queue_due_receipts, cron="* * * * *", timeout=60),
     ]
 
 

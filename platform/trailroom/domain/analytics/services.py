@@ -141,6 +141,7 @@ class AnalyticsService:
                 "usage": "used",
                 "refund": "refunded",
                 "purchase": "purchased",
+                "payment_refund": "purchased",  # a refunded purchase nets out of what was bought
                 "free_grant": "free_granted",
                 "admin_adjust": "adjusted",
             }[row["_id"]["kind"]]

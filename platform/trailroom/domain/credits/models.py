@@ -19,6 +19,7 @@ class TransactionKind(StrEnum):
     PURCHASE = "purchase"
     FREE_GRANT = "free_grant"
     ADMIN_ADJUST = "admin_adjust"
+    PAYMENT_REFUND = "payment_refund"  # a refunded purchase took its unspent credits back
 
 
 class CreditTransaction(Document):
@@ -30,7 +31,8 @@ class CreditTransaction(Document):
     balance_after: int
     description: str
     job_ids: list[PydanticObjectId] = Field(default_factory=list)
-    # Makes a movement happen once: "refund:<job id>", "free:<account>:<day>", "payment:<id>".
+    # Makes a movement happen once: "refund:<job id>", "free:<account>:<day>", "purchase:<order id>",
+    # "payment_refund:<refund id>".
     reference: str | None = None
     actor: str | None = None  # who made an admin adjustment
     created_at: datetime = Field(default_factory=utcnow)

@@ -225,6 +225,88 @@ class CreditService:
 
     # -- movements in their own transaction ------------------------------------------------------
 
+    async def add_in(
+        self,
+        session: AsyncClientSession,
+        account_id: PydanticObjectId,
+        amount: int,
+        *,
+        kind: TransactionKind,
+        description: str,
+        reference: str | None = None,
+        actor: str | None = None,
+    ) -> CreditTransaction:
+        """Purchased credits in (or, for admin adjustments, out; never below zero), inside the
+        caller's transaction. A reference already in the ledger raises DuplicateKeyError."""
+        if amount == 0:
+            raise InvalidInput("The amount must not be zero.", code="invalid_amount", field="amount")
+        update: dict[str, Any] = {"$inc": {"purchased_credits": amount}}
+        if kind == TransactionKind.PURCHASE:
+            update["$inc"]["lifetime_purchased"] = amount
+        after = await User.get_pymongo_collection().find_one_and_update(
+            {"_id": account_id, "purchased_credits": {"$gte": max(0, -amount)}},
+            update,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        if after is None:
+            if not await User.find_one(User.id == account_id, session=session):
+                raise NotFound("No such account.", code="account_not_found")
+            raise InvalidInput(
+                "That would make the purchased balance negative.", code="negative_balance", field="amount"
+            )
+        entry = CreditTransaction(
+            account_id=account_id,
+            kind=kind,
+            amount=amount,
+            free_delta=0,
+            purchased_delta=amount,
+            balance_after=after["free_daily_credits"] + after["purchased_credits"],
+            description=description,
+            reference=reference,
+            actor=actor,
+        )
+        await entry.insert(session=session)
+        return entry
+
+    async def reclaim_in(
+        self,
+        session: AsyncClientSession,
+        account_id: PydanticObjectId,
+        wanted: int,
+        *,
+        description: Callable[[int], str],
+        reference: str,
+        actor: str | None = None,
+    ) -> CreditTransaction | None:
+        """Take back up to `wanted` purchased credits (a refunded purchase), only what is still
+        unspent: one update that floors the bucket at zero, so a balance never goes negative.
+        `description(taken)` writes the ledger's reason. None when nothing was left to take."""
+        before = await User.get_pymongo_collection().find_one_and_update(
+            {"_id": account_id},
+            [{"$set": {"purchased_credits": {"$max": [0, {"$subtract": ["$purchased_credits", wanted]}]}}}],
+            return_document=ReturnDocument.BEFORE,
+            session=session,
+        )
+        if before is None:
+            raise NotFound("No such account.", code="account_not_found")
+        taken = min(wanted, before["purchased_credits"])
+        if taken <= 0:
+            return None
+        entry = CreditTransaction(
+            account_id=account_id,
+            kind=TransactionKind.PAYMENT_REFUND,
+            amount=-taken,
+            free_delta=0,
+            purchased_delta=-taken,
+            balance_after=before["free_daily_credits"] + before["purchased_credits"] - taken,
+            description=description(taken)[:200],
+            reference=reference,
+            actor=actor,
+        )
+        await entry.insert(session=session)
+        return entry
+
     async def add(
         self,
         account_id: PydanticObjectId,
@@ -235,42 +317,14 @@ class CreditService:
         reference: str | None = None,
         actor: str | None = None,
     ) -> CreditTransaction | None:
-        """Purchased credits in (or, for admin adjustments, out; never below zero). Once per reference."""
-        if amount == 0:
-            raise InvalidInput("The amount must not be zero.", code="invalid_amount", field="amount")
-
-        async def work(session: AsyncClientSession) -> CreditTransaction:
-            update: dict[str, Any] = {"$inc": {"purchased_credits": amount}}
-            if kind == TransactionKind.PURCHASE:
-                update["$inc"]["lifetime_purchased"] = amount
-            after = await User.get_pymongo_collection().find_one_and_update(
-                {"_id": account_id, "purchased_credits": {"$gte": max(0, -amount)}},
-                update,
-                return_document=ReturnDocument.AFTER,
-                session=session,
-            )
-            if after is None:
-                if not await User.find_one(User.id == account_id, session=session):
-                    raise NotFound("No such account.", code="account_not_found")
-                raise InvalidInput(
-                    "That would make the purchased balance negative.", code="negative_balance", field="amount"
-                )
-            entry = CreditTransaction(
-                account_id=account_id,
-                kind=kind,
-                amount=amount,
-                free_delta=0,
-                purchased_delta=amount,
-                balance_after=after["free_daily_credits"] + after["purchased_credits"],
-                description=description,
-                reference=reference,
-                actor=actor,
-            )
-            await entry.insert(session=session)
-            return entry
-
+        """`add_in` in its own transaction. Once per reference: None if it was already credited."""
         try:
-            entry = await in_transaction(self.mongo, work)
+            entry = await in_transaction(
+                self.mongo,
+                lambda session: self.add_in(
+                    session, account_id, amount, kind=kind, description=description, reference=reference, actor=actor
+                ),
+            )
         except DuplicateKeyError:
             return None  # this reference was already credited
         self.changed(account_id)
