@@ -11,18 +11,17 @@ import json
 import httpx
 import pytest
 
+from tests.helpers import PASSWORD, Account, login, signed_up
+from tests.test_credits import assert_ledger_matches, spend, user_of
 from trailroom.core.config import DEV_RAZORPAY_WEBHOOK_SECRET, Settings
 from trailroom.domain.accounts.models import Role, User
+from trailroom.domain.billing import testmode
 from trailroom.domain.billing.models import Payment
 from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, PriceList
-from trailroom.domain.billing import testmode
 from trailroom.domain.billing.testmode import gateway_id
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.events.models import PAYMENT_COMPLETED, DomainEvent
 from trailroom.domain.services import Services
-
-from ..helpers import PASSWORD, Account, login, signed_up
-from ..test_credits import assert_ledger_matches, spend, user_of
 
 
 def gateway_of(services: Services) -> testmode.TestModeGateway:
@@ -69,7 +68,9 @@ async def test_create_order_uses_the_server_quote(client: httpx.AsyncClient, set
     custom = await create_order(client, account, credits=5000)
     assert custom["amount"] == PriceList.of(settings).quote(5000).amount
     stored = await Payment.find_one(Payment.order_id == custom["order_id"])
-    assert stored is not None and stored.price.amount == custom["amount"] and stored.status == "created"
+    assert stored is not None
+    assert stored.price.amount == custom["amount"]
+    assert stored.status == "created"
 
 
 @pytest.mark.parametrize(
@@ -98,14 +99,20 @@ async def test_verify_credits_the_account_once(client: httpx.AsyncClient, servic
     checkout = await gateway_of(services).pay(order["order_id"])
     first = await client.post("/api/v1/payments/verify", headers=account.auth, json=checkout)
     assert first.status_code == 200, first.text
-    assert first.json()["status"] == "paid" and first.json()["credits"] == 1000
+    assert first.json()["status"] == "paid"
+    assert first.json()["credits"] == 1000
     again = await client.post("/api/v1/payments/verify", headers=account.auth, json=checkout)
-    assert again.status_code == 200 and again.json()["status"] == "paid"
+    assert again.status_code == 200
+    assert again.json()["status"] == "paid"
     fresh = await User.get(user.id)
-    assert fresh is not None and fresh.purchased_credits == 1000 and fresh.is_paying
+    assert fresh is not None
+    assert fresh.purchased_credits == 1000
+    assert fresh.is_paying
     assert len(await purchases(user.id)) == 1
     events = await DomainEvent.find(DomainEvent.type == PAYMENT_COMPLETED).to_list()
-    assert len(events) == 1 and events[0].data["credits"] == 1000 and events[0].data["amount"] == order["amount"]
+    assert len(events) == 1
+    assert events[0].data["credits"] == 1000
+    assert events[0].data["amount"] == order["amount"]
     balance = (await client.get("/api/v1/credits", headers=account.auth)).json()
     assert balance["purchased"] == 1000
     history = (await client.get("/api/v1/payments/history", headers=account.auth)).json()
@@ -133,7 +140,8 @@ async def test_verify_twice_and_three_webhooks_at_once_add_credits_once(
     )
     assert [a.status_code for a in answers] == [200] * 5, [a.text for a in answers]
     fresh = await User.get(user.id)
-    assert fresh is not None and fresh.purchased_credits == FIXED_PLAN_CREDITS
+    assert fresh is not None
+    assert fresh.purchased_credits == FIXED_PLAN_CREDITS
     assert len(await purchases(user.id)) == 1
     assert await DomainEvent.find(DomainEvent.type == PAYMENT_COMPLETED).count() == 1
     await assert_ledger_matches(user.id)  # type: ignore[arg-type]
@@ -146,11 +154,14 @@ async def test_the_webhook_alone_settles_and_a_replay_is_a_no_op(client: httpx.A
     checkout = await gateway_of(services).pay(order["order_id"])
     body, headers = await captured_webhook(services, order["order_id"], checkout["razorpay_payment_id"])
     first = await client.post("/api/v1/payments/webhook", content=body, headers=headers)
-    assert first.status_code == 200 and first.json()["outcome"] == "settled"
+    assert first.status_code == 200
+    assert first.json()["outcome"] == "settled"
     replay = await client.post("/api/v1/payments/webhook", content=body, headers=headers)
-    assert replay.status_code == 200 and replay.json()["outcome"] == "duplicate"
+    assert replay.status_code == 200
+    assert replay.json()["outcome"] == "duplicate"
     fresh = await User.get(user.id)
-    assert fresh is not None and fresh.purchased_credits == 300
+    assert fresh is not None
+    assert fresh.purchased_credits == 300
     assert len(await purchases(user.id)) == 1
 
 
@@ -164,7 +175,8 @@ async def test_forgeries_are_refused_and_add_nothing(client: httpx.AsyncClient, 
 
     forged = {**checkout, "razorpay_signature": "0" * 64}
     response = await client.post("/api/v1/payments/verify", headers=account.auth, json=forged)
-    assert response.status_code == 422 and response.json()["code"] == "invalid_signature"
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_signature"
 
     # A signature made with a guessed secret.
     guessed = hmac.new(b"guess", f"{order['order_id']}|{checkout['razorpay_payment_id']}".encode(), hashlib.sha256)
@@ -179,27 +191,30 @@ async def test_forgeries_are_refused_and_add_nothing(client: httpx.AsyncClient, 
         headers=account.auth,
         json={**checkout, "razorpay_order_id": victims_order["order_id"]},
     )
-    assert response.status_code == 404 and response.json()["code"] == "order_not_found"
+    assert response.status_code == 404
+    assert response.json()["code"] == "order_not_found"
 
     # A webhook with a bad signature, and one signed over a different body.
     body, headers = await captured_webhook(services, order["order_id"], checkout["razorpay_payment_id"])
     bad = await client.post(
         "/api/v1/payments/webhook", content=body, headers={**headers, "X-Razorpay-Signature": "ab" * 32}
     )
-    assert bad.status_code == 422 and bad.json()["code"] == "invalid_signature"
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_signature"
     tampered = body.replace(b'"captured"', b'"captured" ')
     bad = await client.post("/api/v1/payments/webhook", content=tampered, headers=headers)
     assert bad.status_code == 422
-    unsigned = await client.post(
-        "/api/v1/payments/webhook", content=body, headers={"Content-Type": "application/json"}
-    )
+    unsigned = await client.post("/api/v1/payments/webhook", content=body, headers={"Content-Type": "application/json"})
     assert unsigned.status_code == 422
 
     fresh = await User.get(user.id)
-    assert fresh is not None and fresh.purchased_credits == 0 and not fresh.is_paying
+    assert fresh is not None
+    assert fresh.purchased_credits == 0
+    assert not fresh.is_paying
     assert await CreditTransaction.find({"kind": TransactionKind.PURCHASE}).count() == 0
     payment = await Payment.find_one(Payment.order_id == order["order_id"])
-    assert payment is not None and payment.status == "created"
+    assert payment is not None
+    assert payment.status == "created"
 
 
 async def test_an_amount_changed_on_the_client_is_refused(client: httpx.AsyncClient, services: Services) -> None:
@@ -212,15 +227,18 @@ async def test_an_amount_changed_on_the_client_is_refused(client: httpx.AsyncCli
     entity.update(entity="payment", amount=100)
     body, headers = signed_webhook("payment.captured", {"payment": {"entity": entity}})
     answer = await client.post("/api/v1/payments/webhook", content=body, headers=headers)
-    assert answer.status_code == 200 and answer.json()["outcome"] == "mismatch"
+    assert answer.status_code == 200
+    assert answer.json()["outcome"] == "mismatch"
     # The stored order's amount is the gateway's too: lower it there and verify refuses.
     await Payment.get_pymongo_collection().update_one(
         {"order_id": order["order_id"]}, {"$set": {"price.amount": order["amount"] + 1}}
     )
     response = await client.post("/api/v1/payments/verify", headers=account.auth, json=checkout)
-    assert response.status_code == 422 and response.json()["code"] == "payment_mismatch"
+    assert response.status_code == 422
+    assert response.json()["code"] == "payment_mismatch"
     fresh = await User.get(user.id)
-    assert fresh is not None and fresh.purchased_credits == 0
+    assert fresh is not None
+    assert fresh.purchased_credits == 0
 
 
 async def test_a_failed_attempt_then_a_paid_one(client: httpx.AsyncClient, services: Services) -> None:
@@ -233,10 +251,13 @@ async def test_a_failed_attempt_then_a_paid_one(client: httpx.AsyncClient, servi
     answer = await client.post("/api/v1/payments/webhook", content=body, headers=headers)
     assert answer.json()["outcome"] == "failure_recorded"
     payment = await Payment.find_one(Payment.order_id == order["order_id"])
-    assert payment is not None and payment.status == "failed" and payment.failure_reason == "Card declined by the bank."
+    assert payment is not None
+    assert payment.status == "failed"
+    assert payment.failure_reason == "Card declined by the bank."
     checkout = await gateway.pay(order["order_id"])
     response = await client.post("/api/v1/payments/verify", headers=account.auth, json=checkout)
-    assert response.status_code == 200 and response.json()["status"] == "paid"
+    assert response.status_code == 200
+    assert response.json()["status"] == "paid"
     assert response.json()["failure_reason"] is None
 
 
@@ -269,7 +290,8 @@ async def test_refunds_take_back_only_unspent_credits(client: httpx.AsyncClient,
         headers=finance.auth,
         json={"reason": "too much", "amount": payment["amount"] + 1},
     )
-    assert response.status_code == 422 and response.json()["code"] == "invalid_refund_amount"
+    assert response.status_code == 422
+    assert response.json()["code"] == "invalid_refund_amount"
 
     # A partial refund of 40% takes back 400 credits.
     part = payment["amount"] * 2 // 5
@@ -293,12 +315,15 @@ async def test_refunds_take_back_only_unspent_credits(client: httpx.AsyncClient,
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["status"] == "refunded" and body["amount_refunded"] == payment["amount"]
+    assert body["status"] == "refunded"
+    assert body["amount_refunded"] == payment["amount"]
     assert body["refunds"][1]["credits_reclaimed"] == 50
     fresh = await User.get(user.id)
-    assert fresh is not None and fresh.purchased_credits == 0
+    assert fresh is not None
+    assert fresh.purchased_credits == 0
     entries = await CreditTransaction.find({"kind": TransactionKind.PAYMENT_REFUND}).to_list()
-    assert len(entries) == 2 and "the rest were spent" in entries[1].description
+    assert len(entries) == 2
+    assert "the rest were spent" in entries[1].description
     await assert_ledger_matches(user.id)  # type: ignore[arg-type]
 
     # Nothing left to refund.
@@ -324,7 +349,9 @@ async def test_concurrent_refunds_never_exceed_the_payment(client: httpx.AsyncCl
     )
     assert sorted(a.status_code for a in answers).count(200) == 1, [a.text for a in answers]
     stored = await Payment.find_one(Payment.order_id == payment["order_id"])
-    assert stored is not None and stored.amount_refunded == payment["amount"] * 2 // 3 and stored.refund_pending == 0
+    assert stored is not None
+    assert stored.amount_refunded == payment["amount"] * 2 // 3
+    assert stored.refund_pending == 0
 
 
 async def test_a_refund_webhook_is_recorded_once(client: httpx.AsyncClient, services: Services) -> None:
@@ -349,9 +376,12 @@ async def test_a_refund_webhook_is_recorded_once(client: httpx.AsyncClient, serv
         )
         assert answer.status_code == 200
     stored = await Payment.find_one(Payment.order_id == payment["order_id"])
-    assert stored is not None and stored.status == "refunded" and len(stored.refunds) == 1
+    assert stored is not None
+    assert stored.status == "refunded"
+    assert len(stored.refunds) == 1
     fresh_user = await User.get(user.id)
-    assert fresh_user is not None and fresh_user.purchased_credits == 0
+    assert fresh_user is not None
+    assert fresh_user.purchased_credits == 0
     await assert_ledger_matches(user.id)  # type: ignore[arg-type]
 
 
@@ -360,12 +390,15 @@ async def test_someone_elses_payment_is_not_found(client: httpx.AsyncClient, ser
     stranger = await signed_up(client, "stranger@example.com")
     payment = await paid_order(client, services, owner, 300)
     mine = await client.get(f"/api/v1/payments/{payment['id']}", headers=owner.auth)
-    assert mine.status_code == 200 and mine.json()["credits"] == 300
+    assert mine.status_code == 200
+    assert mine.json()["credits"] == 300
     theirs = await client.get(f"/api/v1/payments/{payment['id']}", headers=stranger.auth)
-    assert theirs.status_code == 404 and theirs.json()["code"] == "payment_not_found"
+    assert theirs.status_code == 404
+    assert theirs.json()["code"] == "payment_not_found"
     assert (await client.get("/api/v1/payments/history", headers=stranger.auth)).json()["data"] == []
 
 
 def test_production_without_keys_takes_no_payments() -> None:
     production = Settings(_env_file=None, env="production", secret_key="x" * 40)  # type: ignore[call-arg]
-    assert production.payments_test_mode and not production.payments_enabled
+    assert production.payments_test_mode
+    assert not production.payments_enabled
