@@ -64,7 +64,7 @@ async def test_create_order_uses_the_server_quote(client: httpx.AsyncClient, set
     assert order["amount"] == quote.amount == quote.taxable + quote.tax
     assert order["price"]["credits"] == FIXED_PLAN_CREDITS
     assert order["order_id"].startswith("order_")
-    assert order["test_checkout_url"].endswith(f"/app/billing/test-checkout/{order['order_id']}")
+    assert order["test_checkout_url"].endswith(f"/app/billing/checkout/{order['order_id']}")
     custom = await create_order(client, account, credits=5000)
     assert custom["amount"] == PriceList.of(settings).quote(5000).amount
     stored = await Payment.find_one(Payment.order_id == custom["order_id"])

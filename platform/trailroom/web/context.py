@@ -122,8 +122,15 @@ class PageContext:
         self._outgoing_flashes.append(Flash(kind, text))
 
     def render(
-        self, template: str, *, status_code: int = 200, cookies: list[Cookie] | None = None, **context: Any
+        self,
+        template: str,
+        *,
+        status_code: int = 200,
+        cookies: list[Cookie] | None = None,
+        headers: dict[str, str] | None = None,
+        **context: Any,
     ) -> Template:
+        """`headers` replace the page's defaults (a page that loads a payment script opens its CSP for it)."""
         return Template(
             template_name=template,
             context={"ctx": self, **context},
@@ -132,7 +139,7 @@ class PageContext:
             # Pages hold personal data and tokens for forms: neither proxies nor the back button keep them.
             # The security headers are set here too: error pages for unknown paths never reach
             # the middleware that adds them to routed responses.
-            headers={"Cache-Control": "no-store", **PAGE_SECURITY_HEADERS},
+            headers={"Cache-Control": "no-store", **PAGE_SECURITY_HEADERS, **(headers or {})},
         )
 
     def redirect(

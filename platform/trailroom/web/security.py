@@ -13,20 +13,38 @@ from litestar.types import HTTPResponseStartEvent
 
 from trailroom.core.asgi import add_headers, header_value, raw_headers
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data: blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-    ]
-)
+
+def content_security_policy(*, script: str = "", frame: str = "", connect: str = "", img: str = "") -> str:
+    """The page policy; the arguments add sources (space-separated) for one page that needs them."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            f"script-src 'self'{' ' + script if script else ''}",
+            "style-src 'self'",
+            f"img-src 'self' data: blob:{' ' + img if img else ''}",
+            "font-src 'self'",
+            f"connect-src 'self'{' ' + connect if connect else ''}",
+            *([f"frame-src {frame}"] if frame else []),
+            "object-src 'none'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+# The live checkout page alone loads Razorpay Checkout: its script, its frames, its calls, and a
+# popup for bank pages (so the opener policy allows popups on that page).
+RAZORPAY_CHECKOUT_HEADERS = {
+    "content-security-policy": content_security_policy(
+        script="https://checkout.razorpay.com",
+        frame="https://api.razorpay.com https://checkout.razorpay.com",
+        connect="https://api.razorpay.com https://lumberjack.razorpay.com",
+        img="https://*.razorpay.com",
+    ),
+    "cross-origin-opener-policy": "same-origin-allow-popups",
+}
 
 ALWAYS = {
     "x-content-type-options": "nosniff",

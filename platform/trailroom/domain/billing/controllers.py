@@ -107,7 +107,7 @@ class PaymentsController(Controller):
         payment = await payments.create_order(user, quote)
         test_url = None
         if payments.gateway.mode == "test":
-            test_url = f"{payments.settings.base_url}/app/billing/test-checkout/{payment.order_id}"
+            test_url = f"{payments.settings.base_url}/app/billing/checkout/{payment.order_id}"
         return OrderResponse(
             payment_id=str(payment.id),
             order_id=payment.order_id,
