@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.conftest import serve
+from tests.fakes.razorpay_server import RazorpayFake
 from trailroom.embedded.process import free_port
-
-from ..conftest import serve
-from ..fakes.razorpay_server import RazorpayFake
 
 RAZORPAY_KEY_ID = "rzp_test_TrailRoom0001"
 RAZORPAY_KEY_SECRET = "rzp-test-key-secret-0123456789"

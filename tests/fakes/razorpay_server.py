@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 
 from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import MethodNotAllowedException, NotFoundException
+from litestar.params import FromPath
 
 _ALPHANUMERIC = string.ascii_letters + string.digits
 
@@ -102,9 +103,7 @@ class RazorpayError(Exception):
         self.validation = validation
 
 
-def error_body(
-    code: str, description: str, *, field: str | None = None, validation: bool = False
-) -> dict[str, Any]:
+def error_body(code: str, description: str, *, field: str | None = None, validation: bool = False) -> dict[str, Any]:
     if validation:
         error: dict[str, Any] = {
             "code": code,
@@ -645,11 +644,11 @@ class RazorpayFake:
             return handled(lambda: fake._create_order(body))
 
         @get("/v1/orders/{order_id:str}")
-        async def fetch_order(order_id: str) -> Response[Any]:
+        async def fetch_order(order_id: FromPath[str]) -> Response[Any]:
             return handled(lambda: fake._order_entity(fake._lookup(fake.orders, "order_", order_id)))
 
         @get("/v1/orders/{order_id:str}/payments")
-        async def order_payments(order_id: str) -> Response[Any]:
+        async def order_payments(order_id: FromPath[str]) -> Response[Any]:
             def run() -> dict[str, Any]:
                 fake._lookup(fake.orders, "order_", order_id)
                 # Razorpay lists the newest first.
@@ -659,21 +658,21 @@ class RazorpayFake:
             return handled(run)
 
         @get("/v1/payments/{payment_id:str}")
-        async def fetch_payment(payment_id: str) -> Response[Any]:
+        async def fetch_payment(payment_id: FromPath[str]) -> Response[Any]:
             return handled(lambda: fake._payment_entity(fake._lookup(fake.payments, "pay_", payment_id)))
 
         @post("/v1/payments/{payment_id:str}/capture", status_code=200)
-        async def capture_payment(payment_id: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        async def capture_payment(payment_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
             body = await body_of(request)
             return handled(lambda: fake._capture_call(fake._lookup(fake.payments, "pay_", payment_id), body))
 
         @post("/v1/payments/{payment_id:str}/refund", status_code=200)
-        async def refund_payment(payment_id: str, request: Request[Any, Any, Any]) -> Response[Any]:
+        async def refund_payment(payment_id: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
             body = await body_of(request)
             return handled(lambda: fake._refund(fake._lookup(fake.payments, "pay_", payment_id), body))
 
         @get("/v1/payments/{payment_id:str}/refunds")
-        async def payment_refunds(payment_id: str) -> Response[Any]:
+        async def payment_refunds(payment_id: FromPath[str]) -> Response[Any]:
             def run() -> dict[str, Any]:
                 fake._lookup(fake.payments, "pay_", payment_id)
                 found = [r for r in fake.refunds.values() if r["payment_id"] == payment_id]
@@ -682,7 +681,7 @@ class RazorpayFake:
             return handled(run)
 
         @get("/v1/payments/{payment_id:str}/refunds/{refund_id:str}")
-        async def payment_refund(payment_id: str, refund_id: str) -> Response[Any]:
+        async def payment_refund(payment_id: FromPath[str], refund_id: FromPath[str]) -> Response[Any]:
             def run() -> dict[str, Any]:
                 fake._lookup(fake.payments, "pay_", payment_id)
                 refund = fake._lookup(fake.refunds, "rfnd_", refund_id)
@@ -693,7 +692,7 @@ class RazorpayFake:
             return handled(run)
 
         @get("/v1/refunds/{refund_id:str}")
-        async def fetch_refund(refund_id: str) -> Response[Any]:
+        async def fetch_refund(refund_id: FromPath[str]) -> Response[Any]:
             return handled(lambda: fake._refund_entity(fake._lookup(fake.refunds, "rfnd_", refund_id)))
 
         def not_found(_: Request[Any, Any, Any], __: Exception) -> Response[Any]:
