@@ -163,6 +163,7 @@ async def test_partial_payment_is_echoed_when_asked(client: razorpay.Client) -> 
         ({"amount": 99, "currency": "INR"}, "The amount must be at least INR 1.00"),
         ({"currency": "INR"}, "The amount field is required."),
         ({"amount": 100.5, "currency": "INR"}, "The amount must be an integer."),
+        ({"amount": 50_000_001, "currency": "INR"}, "Amount exceeds maximum amount allowed."),
         ({"amount": 1000}, "The currency field is required."),
         ({"amount": 1000, "currency": "USD"}, "Currency is not supported"),
         (
@@ -458,7 +459,9 @@ async def test_webhooks_are_signed_as_the_sdk_verifies(client: razorpay.Client, 
     assert event["payload"]["payment"]["entity"] == await sdk(client.payment.fetch, payment_id)
 
     _, again = razorpay_fake.webhook("payment.captured", payment_id=payment_id)
-    assert again["X-Razorpay-Event-Id"] != headers["X-Razorpay-Event-Id"]  # every delivery has its own id
+    assert again["X-Razorpay-Event-Id"] != headers["X-Razorpay-Event-Id"]  # every event has its own id
+    _, retry = razorpay_fake.webhook("payment.captured", payment_id=payment_id, event_id=headers["X-Razorpay-Event-Id"])
+    assert retry["X-Razorpay-Event-Id"] == headers["X-Razorpay-Event-Id"]
 
 
 async def test_order_paid_webhook_carries_the_order_and_its_payment(

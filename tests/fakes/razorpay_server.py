@@ -40,6 +40,7 @@ AUTHENTICATION_FAILED = "Authentication failed"
 URL_NOT_FOUND = "The requested URL was not found on the server."
 ID_DOES_NOT_EXIST = "The id provided does not exist"
 AMOUNT_AT_LEAST = "The amount must be at least INR 1.00"
+AMOUNT_ABOVE_MAXIMUM = "Amount exceeds maximum amount allowed."
 CURRENCY_NOT_SUPPORTED = "Currency is not supported"
 NOTES_TOO_MANY_KEYS = "Number of fields in notes should be less than or equal to 15"
 NOTES_VALUE_ARRAY = "Notes values themselves should not be an array"
@@ -63,6 +64,7 @@ DEFAULT_DESCRIPTIONS = {
     "BAD_REQUEST_ERROR": "Something went wrong, please try again after sometime.",
 }
 
+MAX_AMOUNT = 50_000_000  # an account's largest payment by default, in paise: ₹5,00,000
 CURRENCIES = ("INR",)  # an Indian account without currency conversion takes INR only
 ORDER_FIELDS = frozenset(
     {"amount", "currency", "receipt", "notes", "partial_payment", "first_payment_min_amount", "payment_capture"}
@@ -189,6 +191,7 @@ class RazorpayFake:
         self.key_secret = key_secret
         self.webhook_secret = webhook_secret
         self.base_url = ""
+        self.max_amount = MAX_AMOUNT  # tests may lower it to see "Amount exceeds maximum amount allowed."
         self.account_id = _new_id("acc_")
         self.orders: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, dict[str, Any]] = {}
@@ -202,6 +205,7 @@ class RazorpayFake:
         self.refunds.clear()
         self.requests.clear()
         self._faults.clear()
+        self.max_amount = MAX_AMOUNT
 
     # --- what the tests steer -------------------------------------------------------------------
 
@@ -278,10 +282,12 @@ class RazorpayFake:
         payment_id: str | None = None,
         order_id: str | None = None,
         refund_id: str | None = None,
+        event_id: str | None = None,
     ) -> tuple[bytes, dict[str, str]]:
         """A webhook delivery as Razorpay sends it: the raw body and its headers. The payload is a
         snapshot of the entities now. Ids left out are found from the others (an order's captured or
-        last failed payment, a payment's order, a payment's last refund)."""
+        last failed payment, a payment's order, a payment's last refund). Razorpay's retries of one
+        event keep its `X-Razorpay-Event-Id`: resend the same body and headers, or pass `event_id`."""
         if event not in WEBHOOK_EVENTS:
             raise ValueError(f"unsupported webhook event {event!r}; one of {WEBHOOK_EVENTS}")
         if event == "refund.processed":
@@ -315,7 +321,7 @@ class RazorpayFake:
         headers = {
             "Content-Type": "application/json",
             "X-Razorpay-Signature": self.sign_webhook(body),
-            "X-Razorpay-Event-Id": "".join(secrets.choice(_ALPHANUMERIC) for _ in range(14)),
+            "X-Razorpay-Event-Id": event_id or "".join(secrets.choice(_ALPHANUMERIC) for _ in range(14)),
         }
         return body, headers
 
@@ -509,6 +515,8 @@ class RazorpayFake:
             raise RazorpayError(CURRENCY_NOT_SUPPORTED, field="currency")
         if amount < 100:
             raise RazorpayError(AMOUNT_AT_LEAST, field="amount")
+        if amount > self.max_amount:
+            raise RazorpayError(AMOUNT_ABOVE_MAXIMUM, field="amount")
         receipt = body.get("receipt")
         if receipt is not None:
             if not isinstance(receipt, str):
