@@ -180,10 +180,12 @@ def handle_backend_unavailable(request: Request[Any, Any, Any], exc: Exception) 
         if isinstance(exc, errors.ServiceUnavailable)
         else "A service the platform depends on is briefly unavailable; retry after the Retry-After seconds."
     )
+    # A domain's own reason (say, `payment_gateway_unavailable`) keeps its code; a backend outage is generic.
+    code = exc.code if isinstance(exc, errors.ServiceUnavailable) else "service_unavailable"
     return problem_response(
         request,
         status=503,
-        code="service_unavailable",
+        code=code,
         title="Service unavailable",
         detail=detail,
         headers={"Retry-After": str(BACKEND_RETRY_AFTER_S)},
