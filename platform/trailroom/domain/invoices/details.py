@@ -60,6 +60,8 @@ GST_STATES: dict[str, str] = {
 }
 _STATE_CODES = {name.casefold(): code for code, name in GST_STATES.items()}
 INDIAN_PIN = re.compile(r"^[1-9][0-9]{5}$")
+# The fields in form order (the settings page posts these names).
+BILLING_FIELDS = ("name", "address_line1", "address_line2", "city", "state", "postal_code", "country", "gstin")
 
 
 def gstin_check_character(first14: str) -> str:

@@ -55,4 +55,5 @@ async def take_sequence(session: AsyncClientSession, kind: InvoiceKind, at: date
         return_document=ReturnDocument.AFTER,
         session=session,
     )
+    assert counter is not None  # an upsert returning the document after it always finds one
     return year, int(counter["last"])

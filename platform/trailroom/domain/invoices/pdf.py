@@ -73,8 +73,10 @@ def _environment() -> Environment:
 
 def render_html(invoice: Invoice) -> str:
     template = "credit_note.html" if invoice.is_credit_note else "invoice.html"
-    return _environment().get_template(template).render(
-        invoice=invoice, fonts={weight: path.as_uri() for weight, path in fonts().items()}
+    return (
+        _environment()
+        .get_template(template)
+        .render(invoice=invoice, fonts={weight: path.as_uri() for weight, path in fonts().items()})
     )
 
 
@@ -84,7 +86,7 @@ def _allowed(path: Path) -> bool:
 
 
 def _fetcher_class() -> Any:
-    from weasyprint.urls import URLFetcher, URLFetcherResponse
+    from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
     class PackageFilesOnly(URLFetcher):  # type: ignore[misc]
         """Serves the invoice templates' folder and the font files; refuses every other URL."""
@@ -101,7 +103,7 @@ def _fetcher_class() -> Any:
 
 def render_invoice(invoice: Invoice) -> bytes:
     """The PDF of an invoice or credit note (synchronous and CPU-bound: run it in a thread)."""
-    from weasyprint import HTML
+    from weasyprint import HTML  # type: ignore[import-untyped]
 
     html = HTML(string=render_html(invoice), base_url=INVOICE_TEMPLATES.as_uri() + "/", url_fetcher=_fetcher_class()())
     pdf: bytes = html.write_pdf()

@@ -77,7 +77,10 @@ def split_tax(tax: int, percent: Decimal, names: list[str]) -> list[TaxLine]:
     if len(names) == 1:
         return [TaxLine(name=names[0], percent=_text(percent), amount=tax)]
     half = _text(percent / 2)
-    return [TaxLine(name=names[0], percent=half, amount=tax - tax // 2), TaxLine(name=names[1], percent=half, amount=tax // 2)]
+    return [
+        TaxLine(name=names[0], percent=half, amount=tax - tax // 2),
+        TaxLine(name=names[1], percent=half, amount=tax // 2),
+    ]
 
 
 class InvoiceService:
@@ -140,7 +143,7 @@ class InvoiceService:
             amount_in_words=amount_in_words(quote.amount),
             issued_at=paid_at,
         )
-        await invoice.insert(session=session)  # type: ignore[call-overload]
+        await invoice.insert(session=session)
         return invoice
 
     async def credit_note_in(
@@ -222,7 +225,7 @@ class InvoiceService:
             amount_in_words=amount_in_words(amount),
             issued_at=refunded_at,
         )
-        await note.insert(session=session)  # type: ignore[call-overload]
+        await note.insert(session=session)
         return note
 
     # -- reading -------------------------------------------------------------------------------
