@@ -91,8 +91,9 @@ class Invoice(Document):
                 name="one_invoice_per_payment",
                 partialFilterExpression={"kind": InvoiceKind.INVOICE.value},
             ),
-            # The credit notes of a payment (what was credited already).
-            IndexModel([("payment_id", pymongo.ASCENDING), ("kind", pymongo.ASCENDING)], name="payment"),
+            # The documents of a payment (its credit notes: what was credited already). Not on
+            # (payment_id, kind): Beanie treats indexes on the same fields in any order as one.
+            IndexModel([("payment_id", pymongo.ASCENDING), ("issued_at", pymongo.ASCENDING)], name="payment"),
             IndexModel(
                 [("refund_id", pymongo.ASCENDING)],
                 unique=True,
