@@ -20,6 +20,7 @@ from typing import Any
 from beanie import PydanticObjectId
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
 
 from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
@@ -174,6 +175,9 @@ class InvoiceService:
         earlier = await Invoice.find(
             {"payment_id": payment_id, "kind": InvoiceKind.CREDIT_NOTE.value}, session=session
         ).to_list()
+        if any(n.refund_id == refund_id for n in earlier):
+            # A replayed refund: the same answer as the unique index gives, whatever is left to credit.
+            raise DuplicateKeyError(f"refund {refund_id} already has a credit note", code=11000)
         credited, credited_taxable = sum(n.amount for n in earlier), sum(n.taxable for n in earlier)
         if amount < 1 or credited + amount > original.amount:
             raise InvalidInput(
