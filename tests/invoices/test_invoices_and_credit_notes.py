@@ -71,7 +71,8 @@ async def test_an_invoice_snapshots_the_quote_seller_and_buyer(services: Service
     # Later billing details do not change an issued invoice.
     await with_details(invoices, user, BENGALURU)
     stored = await Invoice.get(invoice.id)
-    assert stored is not None and stored.buyer.gstin == "27AAPFU0939F1ZV"
+    assert stored is not None
+    assert stored.buyer.gstin == "27AAPFU0939F1ZV"
 
 
 async def test_gst_is_cgst_and_sgst_within_the_sellers_state(services: Services, invoices: InvoiceService) -> None:
@@ -81,13 +82,15 @@ async def test_gst_is_cgst_and_sgst_within_the_sellers_state(services: Services,
     assert invoice.place_of_supply == "Karnataka (29)"
     cgst, sgst = invoice.taxes
     assert (cgst.name, cgst.percent, sgst.name, sgst.percent) == ("CGST", "9", "SGST", "9")
-    assert cgst.amount + sgst.amount == invoice.tax and abs(cgst.amount - sgst.amount) <= 1
+    assert cgst.amount + sgst.amount == invoice.tax
+    assert abs(cgst.amount - sgst.amount) <= 1
     # Without an address on record the place of supply is the seller's: intra-state too.
     other = await new_user(services, "walkin@example.com")
     plain = await issue(services, other.id, service=invoices)
     assert plain.place_of_supply == "Karnataka (29)"
     assert [t.name for t in plain.taxes] == ["CGST", "SGST"]
-    assert plain.buyer.name == "Asha Buyer" and plain.buyer.gstin is None
+    assert plain.buyer.name == "Asha Buyer"
+    assert plain.buyer.gstin is None
 
 
 async def test_without_a_seller_gstin_tax_is_one_gst_line(services: Services) -> None:
@@ -113,9 +116,12 @@ async def test_credit_notes_split_refunds_like_the_invoice_and_never_exceed_it(
     )
     # 100000 x 756000 / 892080 = 84745.76…: the taxable part, the rest is GST.
     assert (first.taxable, first.tax, first.amount) == (84_746, 15_254, 100_000)
-    assert sum(t.amount for t in first.taxes) == first.tax and [t.name for t in first.taxes] == ["CGST", "SGST"]
+    assert sum(t.amount for t in first.taxes) == first.tax
+    assert [t.name for t in first.taxes] == ["CGST", "SGST"]
     assert first.amount_in_words == "Rupees One Thousand Only"
-    assert first.credits == 235 and first.lines[0].quantity == 235 and first.lines[0].amount == 84_746
+    assert first.credits == 235
+    assert first.lines[0].quantity == 235
+    assert first.lines[0].amount == 84_746
     assert (first.seller, first.buyer) == (invoice.seller, invoice.buyer)
 
     # More than what is left is refused, and takes no number.

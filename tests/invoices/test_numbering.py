@@ -43,7 +43,7 @@ def test_numbers_fit_sixteen_characters() -> None:
         format_number("ABC", InvoiceKind.INVOICE, PAID_AT, 1_000_000)
     # The prefix setting cannot make numbers too long.
     with pytest.raises(ValidationError):
-        Settings(_env_file=None, invoice_prefix="ABCD")  # type: ignore[call-arg]
+        Settings(_env_file=None, invoice_prefix="ABCD")
 
 
 async def test_numbers_are_consecutive_per_year_and_restart_on_1_april(services: Services) -> None:
@@ -84,7 +84,8 @@ async def test_an_aborted_transaction_leaves_no_gap(services: Services) -> None:
         await in_transaction(services.resources.mongo, issue_then_fail)
     assert await Invoice.count() == 1
     counter = await InvoiceCounter.get("invoice:2026-27")
-    assert counter is not None and counter.last == 1
+    assert counter is not None
+    assert counter.last == 1
     assert (await issue(services, user.id)).number == "TR/26-27/000002"
 
 
@@ -96,7 +97,8 @@ async def test_one_invoice_per_payment(services: Services) -> None:
         await issue(services, user.id, payment_id=payment_id)
     assert await Invoice.count() == 1
     found = await services.invoices.for_payment(payment_id)
-    assert found is not None and (found.id, found.number) == (first.id, "TR/26-27/000001")
+    assert found is not None
+    assert (found.id, found.number) == (first.id, "TR/26-27/000001")
     assert await services.invoices.for_payment(PydanticObjectId()) is None
     # The refused second issue took no number.
     assert (await issue(services, user.id)).number == "TR/26-27/000002"

@@ -28,7 +28,11 @@ ADDRESS = {
         (100, "Rupees One Only"),
         (1, "Rupees Zero and One Paisa Only"),
         (10_000_000, "Rupees One Lakh Only"),
-        (1_234_567_891, "Rupees One Crore Twenty-Three Lakh Forty-Five Thousand Six Hundred Seventy-Eight and Ninety-One Paise Only"),
+        (
+            1_234_567_891,
+            "Rupees One Crore Twenty-Three Lakh Forty-Five Thousand Six Hundred Seventy-Eight"
+            " and Ninety-One Paise Only",
+        ),
         (100_000_000_000, "Rupees One Hundred Crore Only"),
         (2_000_011_100, "Rupees Two Crore One Hundred Eleven Only"),
     ],
@@ -43,7 +47,7 @@ def test_numbers_in_words() -> None:
     assert number_in_words(90) == "Ninety"
     assert number_in_words(105) == "One Hundred Five"
     assert number_in_words(99_99_999) == "Ninety-Nine Lakh Ninety-Nine Thousand Nine Hundred Ninety-Nine"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="zero or more"):
         number_in_words(-1)
 
 
@@ -64,7 +68,9 @@ def test_billing_details_are_normalised_and_checked() -> None:
     assert details.state_code == "27"
     assert details.address_lines == ["12 Linking Road", "Mumbai, Maharashtra 400050", "India"]
     assert parse_billing_details({**ADDRESS, "gstin": ""}).gstin is None
-    foreign = parse_billing_details({**ADDRESS, "city": "Berlin", "state": "Berlin", "postal_code": "10115", "country": "de"})
+    foreign = parse_billing_details(
+        {**ADDRESS, "city": "Berlin", "state": "Berlin", "postal_code": "10115", "country": "de"}
+    )
     assert (foreign.country, foreign.state_code) == ("DE", None)
 
 

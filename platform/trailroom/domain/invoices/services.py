@@ -253,7 +253,7 @@ class InvoiceService:
         return invoice
 
     def render_pdf(self, invoice: Invoice) -> bytes:
-        """The invoice as a PDF. CPU-bound (about a tenth of a second): call it in a thread."""
+        """The invoice as a PDF. CPU-bound (a few tenths of a second): call it in a thread."""
         from trailroom.domain.invoices.pdf import render_invoice  # WeasyPrint loads only when used
 
         return render_invoice(invoice)
