@@ -10,6 +10,7 @@ import json
 
 import httpx
 import pytest
+from beanie import PydanticObjectId
 
 from tests.helpers import PASSWORD, Account, login, signed_up
 from tests.test_credits import assert_ledger_matches, spend, user_of
@@ -21,6 +22,7 @@ from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, PriceList
 from trailroom.domain.billing.testmode import gateway_id
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.events.models import PAYMENT_COMPLETED, DomainEvent
+from trailroom.domain.invoices.models import Invoice
 from trailroom.domain.services import Services
 
 
@@ -101,6 +103,10 @@ async def test_verify_credits_the_account_once(client: httpx.AsyncClient, servic
     assert first.status_code == 200, first.text
     assert first.json()["status"] == "paid"
     assert first.json()["credits"] == 1000
+    # The one invoice of the payment, numbered in the financial year's sequence.
+    assert first.json()["invoice_number"].startswith("TR/")
+    invoices = (await client.get("/api/v1/invoices", headers=account.auth)).json()["data"]
+    assert [i["number"] for i in invoices] == [first.json()["invoice_number"]]
     again = await client.post("/api/v1/payments/verify", headers=account.auth, json=checkout)
     assert again.status_code == 200
     assert again.json()["status"] == "paid"
@@ -324,6 +330,8 @@ async def test_refunds_take_back_only_unspent_credits(client: httpx.AsyncClient,
     entries = await CreditTransaction.find({"kind": TransactionKind.PAYMENT_REFUND}).to_list()
     assert len(entries) == 2
     assert "the rest were spent" in entries[1].description
+    notes = await Invoice.find({"kind": "credit_note", "payment_id": PydanticObjectId(payment["id"])}).to_list()
+    assert sorted(n.amount for n in notes) == sorted([part, payment["amount"] - part])
     await assert_ledger_matches(user.id)  # type: ignore[arg-type]
 
     # Nothing left to refund.

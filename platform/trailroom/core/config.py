@@ -108,8 +108,9 @@ class Settings(BaseSettings):
     seller_name: str = "TrailRoom"
     seller_address: str = ""
     seller_gstin: str = ""
-    # Invoice numbers: <prefix>/<financial year>/<sequence>, e.g. TR/2026-27/000123 (at most 16 characters).
-    invoice_prefix: str = Field(default="TR", min_length=1, max_length=4, pattern=r"^[A-Z0-9]+$")
+    # Invoice numbers: <prefix>/<financial year>/<sequence>, e.g. TR/26-27/000123 and credit notes
+    # TR/26-27/C00045; India allows at most 16 characters, so the prefix has at most 3.
+    invoice_prefix: str = Field(default="TR", min_length=1, max_length=3, pattern=r"^[A-Z0-9]+$")
 
     # Mail over SMTP. Without a host, messages land in the dev outbox (`/dev/outbox`, not in production).
     smtp_host: str = ""

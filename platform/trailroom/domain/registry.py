@@ -10,6 +10,7 @@ from trailroom.domain.billing.models import GatewayEvent, Payment
 from trailroom.domain.billing.testmode import TestModeOrder
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
+from trailroom.domain.invoices.models import Invoice, InvoiceCounter
 from trailroom.domain.prompts.models import PromptTemplate
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.domain.tryon.models import TryOnJob
@@ -34,4 +35,6 @@ def document_models() -> list[type[Document]]:
         Payment,
         GatewayEvent,
         TestModeOrder,
+        Invoice,
+        InvoiceCounter,
     ]

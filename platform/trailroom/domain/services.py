@@ -25,6 +25,7 @@ from trailroom.domain.billing.gateway import Gateway, RazorpayGateway
 from trailroom.domain.billing.services import PaymentService
 from trailroom.domain.billing.testmode import TestModeGateway
 from trailroom.domain.credits.services import CreditService
+from trailroom.domain.invoices.services import InvoiceService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
 from trailroom.domain.tryon.services import TryOnService
@@ -46,6 +47,7 @@ class Services:
     usage: UsageRecorder
     webhooks: WebhookService
     limits: LimitPolicies
+    invoices: InvoiceService
     payments: PaymentService
 
 
@@ -64,6 +66,7 @@ def build_services(
     prompts = PromptService(resources.mongo)
     blobs = LocalBlobStore(settings.blob_root)
     queue = resources.queues.default
+    invoices = InvoiceService(settings, resources.mongo)
     return Services(
         resources=resources,
         runtime_config=runtime_config,
@@ -77,7 +80,10 @@ def build_services(
         usage=UsageRecorder(),
         webhooks=WebhookService(resources, webhook_http),
         limits=limits,
-        payments=PaymentService(settings, resources.mongo, credits, payment_gateway(resources, webhook_http), queue),
+        invoices=invoices,
+        payments=PaymentService(
+            settings, resources.mongo, credits, payment_gateway(resources, webhook_http), queue, invoices
+        ),
     )
 
 

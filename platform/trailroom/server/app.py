@@ -22,6 +22,7 @@ from trailroom.domain.analytics.controllers import AnalyticsController
 from trailroom.domain.analytics.middleware import UsageMiddleware
 from trailroom.domain.billing.controllers import PaymentAdminController, PaymentsController, PricingController
 from trailroom.domain.credits.controllers import CreditsController
+from trailroom.domain.invoices.controllers import BillingDetailsController, InvoiceController
 from trailroom.domain.prompts.controllers import PromptAdminController
 from trailroom.domain.runtime_config.controllers import AISettingsController
 from trailroom.domain.services import open_services
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             AISettingsController,
             AnalyticsController,
             WebhookController,
+            InvoiceController,
+            BillingDetailsController,
             widget_script,
             *([DemoStoreController] if settings.demo_store_enabled else []),
             # Web pages (templates/ + web/): add page controllers below.

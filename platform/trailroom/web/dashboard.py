@@ -1,4 +1,5 @@
-"""The dashboard's home (`/app`) and settings (`/app/settings`: profile, password, API keys, theme)."""
+"""The dashboard's home (`/app`) and settings (`/app/settings`: profile, password, billing details, API keys,
+theme)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from trailroom.core.vocabulary import TryOnMode
 from trailroom.domain.accounts.controllers import client_ip
 from trailroom.domain.accounts.cookies import session_cookies
 from trailroom.domain.accounts.models import ApiKey, ApiKeyKind
+from trailroom.domain.invoices.details import BILLING_FIELDS, GST_STATES, parse_billing_details
 from trailroom.domain.tryon.access import HistoryFilter
 from trailroom.domain.tryon.models import TryOnJob
 from trailroom.web.auth_pages import field_errors
@@ -123,6 +125,18 @@ class SettingsController(DashboardController):
                 )
         return await self._render(ctx, errors={"password": errors}, status_code=422)
 
+    @post("/billing", summary="Save the billing details invoices carry", status_code=303)
+    async def billing(self, ctx: Page) -> Template | Redirect:
+        form = await ctx.form()
+        values = {name: form.get(name, "") for name in BILLING_FIELDS}
+        given = {**values, "country": values["country"] or "IN", "gstin": values["gstin"] or None}
+        try:
+            details = parse_billing_details(given)
+        except InvalidInput as exc:
+            return await self._render(ctx, errors={"billing": field_errors(exc)}, values=values, status_code=422)
+        await ctx.services.invoices.save_billing_details(account_id(ctx), details)
+        return ctx.redirect("/app/settings#billing-details", flash="Your billing details are saved.")
+
     @post("/notices/{notice_id:str}/dismiss", summary="Dismiss a security notice", status_code=303)
     async def dismiss_notice(self, ctx: Page, notice_id: FromPath[str]) -> Redirect:
         form = await ctx.form()
@@ -200,7 +214,9 @@ class SettingsController(DashboardController):
             keys=keys,
             new_key=new_key,
             regenerated=regenerated,
-            errors={section: errors.get(section, {}) for section in ("profile", "password", "key")},
+            errors={section: errors.get(section, {}) for section in ("profile", "password", "key", "billing")},
+            billing=user.billing,
+            gst_states=GST_STATES.values(),
             values=values or {},
             has_password=user.password_hash is not None,
             notices=await ctx.services.accounts.open_notices(account_id(ctx)),

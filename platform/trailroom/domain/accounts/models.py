@@ -11,6 +11,7 @@ from pydantic import Field
 from pymongo import IndexModel
 
 from trailroom.core.clock import utcnow
+from trailroom.domain.invoices.details import BillingDetails
 
 
 class Role(StrEnum):
@@ -46,6 +47,7 @@ class User(Document):
     free_credits_day: str | None = None  # UTC day (YYYY-MM-DD) the free allowance belongs to
     lifetime_purchased: int = 0  # a paying account has bought credits at least once
     max_jobs_in_flight: int | None = None  # per-account override of the runtime default
+    billing: BillingDetails | None = None  # who invoices are made out to (settings page)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 import msgspec
@@ -42,6 +42,7 @@ from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, PriceList, Quot
 from trailroom.domain.credits.models import TransactionKind
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.events.models import PAYMENT_COMPLETED, DomainEvent
+from trailroom.domain.invoices.services import InvoiceService
 
 log = get_logger("trailroom.billing")
 
@@ -49,34 +50,6 @@ RECEIPT_JOB = "send_payment_receipt"
 FIXED_PLAN = "fixed"
 # A paid order whose receipt job was lost (a crash between commit and enqueue) is picked up after this.
 RECEIPT_GRACE = timedelta(minutes=2)
-
-
-class Invoicing(Protocol):
-    """What billing needs of the invoices slice."""
-
-    async def issue_in(
-        self,
-        session: AsyncClientSession,
-        *,
-        account_id: PydanticObjectId,
-        payment_id: PydanticObjectId,
-        order_id: str,
-        gateway_payment_id: str | None,
-        quote: Quote,
-        paid_at: datetime,
-    ) -> Any: ...
-
-    async def credit_note_in(
-        self,
-        session: AsyncClientSession,
-        *,
-        account_id: PydanticObjectId,
-        payment_id: PydanticObjectId,
-        refund_id: str,
-        amount: int,
-        credits: int,
-        refunded_at: datetime,
-    ) -> Any: ...
 
 
 class Mailing(Protocol):
@@ -118,7 +91,7 @@ class PaymentService:
         credits: CreditService,
         gateway: Gateway,
         queue: Queue,
-        invoices: Invoicing | None = None,
+        invoices: InvoiceService,
         mail: Mailing | None = None,
     ) -> None:
         self.settings = settings
@@ -291,21 +264,20 @@ class PaymentService:
                 description=f"Bought {credits:,} credits ({payment.order_id})",
                 reference=f"purchase:{payment.order_id}",
             )
-            if self.invoices is not None:
-                invoice = await self.invoices.issue_in(
-                    session,
-                    account_id=payment.account_id,
-                    payment_id=payment.id,  # type: ignore[arg-type]
-                    order_id=payment.order_id,
-                    gateway_payment_id=gateway_payment.id,
-                    quote=payment.price.quote(),
-                    paid_at=paid_at,
-                )
-                await Payment.get_pymongo_collection().update_one(
-                    {"_id": payment.id},
-                    {"$set": {"invoice_id": invoice.id, "invoice_number": invoice.number}},
-                    session=session,
-                )
+            invoice = await self.invoices.issue_in(
+                session,
+                account_id=payment.account_id,
+                payment_id=payment.id,  # type: ignore[arg-type]
+                order_id=payment.order_id,
+                gateway_payment_id=gateway_payment.id,
+                quote=payment.price.quote(),
+                paid_at=paid_at,
+            )
+            await Payment.get_pymongo_collection().update_one(
+                {"_id": payment.id},
+                {"$set": {"invoice_id": invoice.id, "invoice_number": invoice.number}},
+                session=session,
+            )
             await DomainEvent(
                 account_id=payment.account_id,
                 type=PAYMENT_COMPLETED,
@@ -514,16 +486,15 @@ class PaymentService:
                 },
                 session=session,
             )
-            if self.invoices is not None:
-                await self.invoices.credit_note_in(
-                    session,
-                    account_id=payment.account_id,
-                    payment_id=payment.id,  # type: ignore[arg-type]
-                    refund_id=refund_id,
-                    amount=amount,
-                    credits=reclaimed,
-                    refunded_at=now,
-                )
+            await self.invoices.credit_note_in(
+                session,
+                account_id=payment.account_id,
+                payment_id=payment.id,  # type: ignore[arg-type]
+                refund_id=refund_id,
+                amount=amount,
+                credits=reclaimed,
+                refunded_at=now,
+            )
 
         # A DuplicateKeyError: the ledger entry of this refund exists, so it was recorded already.
         with contextlib.suppress(DuplicateKeyError):
