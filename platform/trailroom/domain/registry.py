@@ -8,6 +8,7 @@ from trailroom.domain.accounts.models import ApiKey, RefreshToken, SecurityNotic
 from trailroom.domain.analytics.models import UsageEvent, UsageHourly
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
+from trailroom.domain.mail.models import OutgoingMail
 from trailroom.domain.prompts.models import PromptTemplate
 from trailroom.domain.runtime_config.models import RuntimeConfig
 from trailroom.domain.tryon.models import TryOnJob
@@ -29,4 +30,5 @@ def document_models() -> list[type[Document]]:
         UsageHourly,
         WebhookEndpoint,
         WebhookDelivery,
+        OutgoingMail,
     ]

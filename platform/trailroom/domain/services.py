@@ -22,6 +22,7 @@ from trailroom.domain.accounts.services import AccountService, ApiKeyService
 from trailroom.domain.analytics.recorder import UsageRecorder
 from trailroom.domain.analytics.services import AnalyticsService
 from trailroom.domain.credits.services import CreditService
+from trailroom.domain.mail.services import MailService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
 from trailroom.domain.tryon.services import TryOnService
@@ -43,6 +44,7 @@ class Services:
     usage: UsageRecorder
     webhooks: WebhookService
     limits: LimitPolicies
+    mail: MailService
 
 
 def build_services(
@@ -72,6 +74,7 @@ def build_services(
         usage=UsageRecorder(),
         webhooks=WebhookService(resources, webhook_http),
         limits=limits,
+        mail=MailService(settings, resources.queues.default),
     )
 
 
