@@ -42,6 +42,7 @@ from trailroom.web.billing import BillingPages
 from trailroom.web.dashboard import HomeController, SettingsController
 from trailroom.web.demo import DemoController
 from trailroom.web.demo_store import DemoStoreController
+from trailroom.web.dev_outbox import DevOutboxPages, outbox_enabled
 from trailroom.web.docs_pages import DocsController, load_docs
 from trailroom.web.generate import GeneratePages
 from trailroom.web.history import HistoryPages
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             WebhookPages,
             BillingPages,
             DocsController,
+            *([DevOutboxPages] if outbox_enabled(settings) else []),
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],

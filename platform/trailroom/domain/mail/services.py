@@ -119,10 +119,10 @@ class MailService:
         return mail
 
     async def enqueue(self, mail: OutgoingMail) -> bool:
-        """Queue the send job of a stored mail. Best effort: False when Redis is away (the sweep
-        queues it later)."""
+        """Queue the send job of a stored mail. False when its job is queued already, or when Redis
+        is away (best effort: the sweep queues it later)."""
         try:
-            await self.jobs.enqueue(
+            job = await self.jobs.enqueue(
                 SEND_JOB,
                 key=f"mail:{mail.id}",
                 mail_id=str(mail.id),
@@ -136,7 +136,7 @@ class MailService:
                 "queue unavailable; the mail waits for the sweep", mail_id=str(mail.id), error=type(exc).__name__
             )
             return False
-        return True
+        return job is not None
 
     async def sweep(self, *, older_than_s: float = 60) -> int:
         """Queue again the mails still `queued` after `older_than_s` whose send is not in progress

@@ -94,7 +94,13 @@ class SmtpTransport:
             raise SendFailure(400 <= exc.code < 500, self._reply(exc.code, exc.message)) from None
         except aiosmtplib.SMTPNotSupported as exc:
             raise SendFailure(False, f"SMTP server does not support: {self._safe(str(exc))}") from None
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPServerDisconnected) as exc:
+            raise SendFailure(True, f"{type(exc).__name__}: {self._safe(str(exc))}") from None
+        except aiosmtplib.SMTPException as exc:
+            # The bare class: the server lacks what the settings demand (STARTTLS, AUTH). Retrying
+            # cannot help, and falling back to less would send in the clear.
+            raise SendFailure(False, self._safe(str(exc))) from None
+        except (OSError, TimeoutError) as exc:
             # Connection refused, reset, timed out, TLS handshake: the server may be back later.
             raise SendFailure(True, f"{type(exc).__name__}: {self._safe(str(exc))}") from None
 
