@@ -22,6 +22,7 @@ from trailroom.domain.accounts.services import AccountService, ApiKeyService
 from trailroom.domain.analytics.recorder import UsageRecorder
 from trailroom.domain.analytics.services import AnalyticsService
 from trailroom.domain.credits.services import CreditService
+from trailroom.domain.mail.events import EventMails
 from trailroom.domain.mail.services import MailService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
@@ -45,6 +46,7 @@ class Services:
     webhooks: WebhookService
     limits: LimitPolicies
     mail: MailService
+    event_mails: EventMails
 
 
 def build_services(
@@ -61,6 +63,7 @@ def build_services(
     )
     prompts = PromptService(resources.mongo)
     blobs = LocalBlobStore(settings.blob_root)
+    mail = MailService(settings, resources.queues.default)
     return Services(
         resources=resources,
         runtime_config=runtime_config,
@@ -74,7 +77,8 @@ def build_services(
         usage=UsageRecorder(),
         webhooks=WebhookService(resources, webhook_http),
         limits=limits,
-        mail=MailService(settings, resources.queues.default),
+        mail=mail,
+        event_mails=EventMails(resources, mail),
     )
 
 

@@ -17,3 +17,9 @@ async def sweep_queued_mail(ctx: dict[str, Any]) -> int:
     """Cron (every 30 s): queue again mails still waiting to be sent whose job was lost."""
     queued: int = await ctx["services"].mail.sweep()
     return queued
+
+
+async def mail_domain_events(ctx: dict[str, Any]) -> int:
+    """Cron (every 10 s): mail account owners about new `credits.low` events, once per event."""
+    written: int = await ctx["services"].event_mails.mail_pending()
+    return written
