@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from beanie import Document
 
-from trailroom.domain.accounts.models import ApiKey, RefreshToken, SecurityNotice, User
+from trailroom.domain.accounts.models import AccountToken, ApiKey, RefreshToken, SecurityNotice, User
 from trailroom.domain.analytics.models import UsageEvent, UsageHourly
 from trailroom.domain.credits.models import CreditTransaction
 from trailroom.domain.events.models import DomainEvent
@@ -31,4 +31,5 @@ def document_models() -> list[type[Document]]:
         WebhookEndpoint,
         WebhookDelivery,
         OutgoingMail,
+        AccountToken,
     ]

@@ -16,6 +16,7 @@ import httpx
 from trailroom.core.blobs import LocalBlobStore
 from trailroom.core.limits import LimitPolicies
 from trailroom.core.ratelimit import RateLimiter
+from trailroom.domain.accounts.emails import AccountEmails
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.security import AccessTokens
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
@@ -47,6 +48,7 @@ class Services:
     limits: LimitPolicies
     mail: MailService
     event_mails: EventMails
+    account_emails: AccountEmails
 
 
 def build_services(
@@ -64,10 +66,11 @@ def build_services(
     prompts = PromptService(resources.mongo)
     blobs = LocalBlobStore(settings.blob_root)
     mail = MailService(settings, resources.queues.default)
+    accounts = AccountService(settings, tokens, limiter, limits)
     return Services(
         resources=resources,
         runtime_config=runtime_config,
-        accounts=AccountService(settings, tokens, limiter, limits),
+        accounts=accounts,
         api_keys=api_keys,
         google=GoogleSignIn(settings, resources.redis, http),
         credits=credits,
@@ -79,6 +82,7 @@ def build_services(
         limits=limits,
         mail=mail,
         event_mails=EventMails(resources, mail),
+        account_emails=AccountEmails(settings, accounts, mail, limiter),
     )
 
 

@@ -35,6 +35,7 @@ from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_body import check_request_body
 from trailroom.server.request_context import RequestEdge
+from trailroom.web.account_email_pages import AccountEmailPages, VerificationReminderPages
 from trailroom.web.assets import STATIC_DIR
 from trailroom.web.auth_pages import SignInPagesController
 from trailroom.web.base import http_error_anywhere
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             # Web pages (templates/ + web/): add page controllers below.
             PublicPagesController,
             SignInPagesController,
+            AccountEmailPages,
+            VerificationReminderPages,
             WebSessionController,
             HomeController,
             SettingsController,
