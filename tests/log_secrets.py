@@ -27,6 +27,7 @@ TESTS = Path(__file__).resolve().parent
 SHAPES = {
     "API key": re.compile(r"tr_[sp]k_[A-Za-z0-9_\-]{8,}"),
     "webhook secret": re.compile(r"whsec_[A-Za-z0-9+/=_\-]{8,}"),
+    "account token": re.compile(r"tr_(?:pr|ev)_[A-Za-z0-9_\-]{8,}"),  # password reset, email verification
     "JWT": re.compile(r"eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*"),
 }
 _SECRET_NAME = re.compile(r"password|secret|token|api_?key", re.IGNORECASE)

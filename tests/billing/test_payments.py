@@ -17,12 +17,13 @@ from tests.test_credits import assert_ledger_matches, spend, user_of
 from trailroom.core.config import DEV_RAZORPAY_WEBHOOK_SECRET, Settings
 from trailroom.domain.accounts.models import Role, User
 from trailroom.domain.billing import testmode
-from trailroom.domain.billing.models import Payment
+from trailroom.domain.billing.models import GatewayEvent, Payment
 from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, PriceList
 from trailroom.domain.billing.testmode import gateway_id
 from trailroom.domain.credits.models import CreditTransaction, TransactionKind
 from trailroom.domain.events.models import PAYMENT_COMPLETED, DomainEvent
 from trailroom.domain.invoices.models import Invoice
+from trailroom.domain.mail.models import OutgoingMail
 from trailroom.domain.services import Services
 
 
@@ -410,3 +411,58 @@ def test_production_without_keys_takes_no_payments() -> None:
     production = Settings(_env_file=None, env="production", secret_key="x" * 40)  # type: ignore[call-arg]
     assert production.payments_test_mode
     assert not production.payments_enabled
+
+
+async def wait_for(predicate: object, timeout_s: float = 30) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await predicate():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_receipt_goes_out_once_with_the_invoice_attached(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    from tests.conftest import running_workers
+
+    buyer = await signed_up(client, "receipt@example.com")
+    async with running_workers(services):
+        payment = await paid_order(client, services, buyer, 2100)
+
+        async def receipt_mailed() -> bool:
+            return await OutgoingMail.find({"template": "receipt", "status": "outbox"}).count() == 1
+
+        await wait_for(receipt_mailed)
+        # The test-mode webhooks (payment.captured, order.paid) arrive through the worker too.
+
+        async def webhooks_seen() -> bool:
+            return await GatewayEvent.count() >= 2
+
+        await wait_for(webhooks_seen)
+    assert await services.payments.send_receipt(payment["id"]) is False  # sent already: never twice
+    mails = await OutgoingMail.find({"template": "receipt"}).to_list()
+    assert len(mails) == 1
+    mail = mails[0]
+    assert mail.to == "receipt@example.com"
+    assert payment["invoice_number"] in mail.subject
+    assert "2,100" in mail.text
+    assert mail.attachments[0].content_type == "application/pdf"
+    assert mail.attachments[0].content.startswith(b"%PDF")
+    stored = await Payment.get(payment["id"])
+    assert stored is not None
+    assert stored.receipt_sent
+    assert await CreditTransaction.find({"kind": TransactionKind.PURCHASE}).count() == 1
+
+
+async def test_a_failed_payment_is_mailed_once_per_attempt(client: httpx.AsyncClient, services: Services) -> None:
+    account = await signed_up(client, "failed-mail@example.com")
+    order = await create_order(client, account, credits=300)
+    gateway = gateway_of(services)
+    failed_id = await gateway.fail(order["order_id"], "Insufficient funds.")
+    entity = {**(await gateway.fetch_payment(failed_id)).__dict__, "entity": "payment"}
+    for _ in range(2):
+        body, headers = signed_webhook("payment.failed", {"payment": {"entity": entity}})
+        assert (await client.post("/api/v1/payments/webhook", content=body, headers=headers)).status_code == 200
+    mails = await OutgoingMail.find({"template": "payment_failed"}).to_list()
+    assert len(mails) == 1
+    assert "Insufficient funds." in mails[0].text

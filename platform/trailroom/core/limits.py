@@ -14,6 +14,10 @@ says how much, and each limit is applied in exactly one place:
   owner's notice of it is updated at most once a minute.
 - Wrong current password: `login_failures_per_account_per_15min` per account
   (`AccountService.change_password`).
+- Password reset requests: `PASSWORD_RESET_REQUESTS_PER_IP` (refused) and, per email address,
+  `PASSWORD_RESET_MAILS_PER_EMAIL` (further requests answer the same but mail nothing); reset and
+  verification links presented: `ACCOUNT_TOKENS_PER_IP`; verification mails asked for again:
+  `VERIFICATION_MAILS_PER_ACCOUNT` (`AccountEmails` in `accounts/emails.py`).
 - Try-ons per shopper and per shopper IP, per key and UTC day: the key's own caps, else
   `shopper_daily_tryons` / `shopper_ip_daily_tryons` (`ShopperLimiter.reserve`).
 - New shopper ids: `shopper_ids_per_ip_daily` per key, IP and UTC day
@@ -75,6 +79,11 @@ class InFlightCap:
 
 # Not configurable: the landing page's demo renders on this server's CPU.
 DEMO_RENDERS_PER_IP = RatePolicy("demo:ip", Limit(6, 120))
+# Mails sent to an address on request, and the tokens they carry (not configurable: no one needs more).
+PASSWORD_RESET_REQUESTS_PER_IP = RatePolicy("reset:ip", Limit(10, HOUR))
+PASSWORD_RESET_MAILS_PER_EMAIL = RatePolicy("reset:email", Limit(3, HOUR))
+VERIFICATION_MAILS_PER_ACCOUNT = RatePolicy("verify:account", Limit(3, HOUR))
+ACCOUNT_TOKENS_PER_IP = RatePolicy("account_token:ip", Limit(30, HOUR))
 
 
 def jobs_in_flight(account_cap: int | None, configured_cap: int) -> InFlightCap:

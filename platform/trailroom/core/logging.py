@@ -29,6 +29,7 @@ _SECRET_SHAPES = re.compile(
     "|".join(
         [
             r"(tr_[sp]k_)[A-Za-z0-9_\-]{8,}",  # API keys
+            r"(tr_(?:pr|ev)_)[A-Za-z0-9_\-]{8,}",  # password-reset and email-verification tokens
             r"(whsec_)[A-Za-z0-9+/=_\-]{8,}",  # webhook signing secrets
             r"\b(sk-)[A-Za-z0-9_\-]{16,}",  # OpenAI API keys
             r"eyJ[A-Za-z0-9_\-]{4,}\.eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*",  # JWTs (header and payload)

@@ -16,6 +16,7 @@ import httpx
 from trailroom.core.blobs import LocalBlobStore
 from trailroom.core.limits import LimitPolicies
 from trailroom.core.ratelimit import RateLimiter
+from trailroom.domain.accounts.emails import AccountEmails
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.security import AccessTokens
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
@@ -26,6 +27,8 @@ from trailroom.domain.billing.services import PaymentService
 from trailroom.domain.billing.testmode import TestModeGateway
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.invoices.services import InvoiceService
+from trailroom.domain.mail.events import EventMails
+from trailroom.domain.mail.services import MailService
 from trailroom.domain.prompts.services import PromptService
 from trailroom.domain.runtime_config.services import RuntimeConfigService
 from trailroom.domain.tryon.services import TryOnService
@@ -49,6 +52,9 @@ class Services:
     limits: LimitPolicies
     invoices: InvoiceService
     payments: PaymentService
+    mail: MailService
+    event_mails: EventMails
+    account_emails: AccountEmails
 
 
 def build_services(
@@ -67,10 +73,12 @@ def build_services(
     blobs = LocalBlobStore(settings.blob_root)
     queue = resources.queues.default
     invoices = InvoiceService(settings, resources.mongo)
+    mail = MailService(settings, queue)
+    accounts = AccountService(settings, tokens, limiter, limits)
     return Services(
         resources=resources,
         runtime_config=runtime_config,
-        accounts=AccountService(settings, tokens, limiter, limits),
+        accounts=accounts,
         api_keys=api_keys,
         google=GoogleSignIn(settings, resources.redis, http),
         credits=credits,
@@ -82,8 +90,11 @@ def build_services(
         limits=limits,
         invoices=invoices,
         payments=PaymentService(
-            settings, resources.mongo, credits, payment_gateway(resources, webhook_http), queue, invoices
+            settings, resources.mongo, credits, payment_gateway(resources, webhook_http), queue, invoices, mail
         ),
+        mail=mail,
+        event_mails=EventMails(resources, mail),
+        account_emails=AccountEmails(settings, accounts, mail, limiter),
     )
 
 

@@ -36,6 +36,7 @@ from trailroom.server.openapi import openapi_config
 from trailroom.server.problems import EXCEPTION_HANDLERS
 from trailroom.server.request_body import check_request_body
 from trailroom.server.request_context import RequestEdge
+from trailroom.web.account_email_pages import AccountEmailPages, VerificationReminderPages
 from trailroom.web.assets import STATIC_DIR
 from trailroom.web.auth_pages import SignInPagesController
 from trailroom.web.base import http_error_anywhere
@@ -43,6 +44,7 @@ from trailroom.web.billing import BillingPages
 from trailroom.web.dashboard import HomeController, SettingsController
 from trailroom.web.demo import DemoController
 from trailroom.web.demo_store import DemoStoreController
+from trailroom.web.dev_outbox import DevOutboxPages, outbox_enabled
 from trailroom.web.docs_pages import DocsController, load_docs
 from trailroom.web.generate import GeneratePages
 from trailroom.web.history import HistoryPages
@@ -119,6 +121,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             # Web pages (templates/ + web/): add page controllers below.
             PublicPagesController,
             SignInPagesController,
+            AccountEmailPages,
+            VerificationReminderPages,
             WebSessionController,
             HomeController,
             SettingsController,
@@ -130,6 +134,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             WebhookPages,
             BillingPages,
             DocsController,
+            *([DevOutboxPages] if outbox_enabled(settings) else []),
             create_static_files_router(path="/static", directories=[STATIC_DIR], include_in_schema=False),
         ],
         lifespan=[connections],

@@ -103,9 +103,10 @@ class SignInPagesController(PageController):
         ip, agent = client_ip(request), request.headers.get("user-agent")
         accounts = ctx.services.accounts
         try:
-            await accounts.register(
+            user = await accounts.register(
                 email=values["email"], password=password, name=values["name"], accept_terms=True, ip=ip
             )
+            await ctx.services.account_emails.send_verification(user)
             _, tokens = await accounts.login(
                 email=values["email"], password=password, ip=ip, user_agent=agent, device_token=None
             )

@@ -16,6 +16,7 @@ from trailroom.core.logging import get_logger
 from trailroom.domain.accounts.jobs import flush_api_key_last_used
 from trailroom.domain.billing.jobs import deliver_test_mode_webhook, queue_due_receipts, send_payment_receipt
 from trailroom.domain.credits.jobs import grant_daily_credits
+from trailroom.domain.mail.jobs import mail_domain_events, send_mail, sweep_queued_mail
 from trailroom.domain.services import Services, open_services
 from trailroom.domain.system.heartbeat import record_heartbeat
 from trailroom.domain.tryon.jobs import purge_expired_results, run_tryon, sweep_tryon_jobs
@@ -45,6 +46,9 @@ FUNCTIONS: dict[str, list[Any]] = {
         send_payment_receipt,
         queue_due_receipts,
         deliver_test_mode_webhook,
+        send_mail,
+        sweep_queued_mail,
+        mail_domain_events,
     ],
 }
 
@@ -92,6 +96,8 @@ def cron_jobs(settings: Settings) -> list[CronJob]:  # type: ignore[type-arg]
         CronJob(dispatch_webhook_events, cron="* * * * * */10", timeout=300),
         CronJob(deliver_due_webhooks, cron="* * * * * */10", timeout=60),
         CronJob(queue_due_receipts, cron="* * * * *", timeout=60),
+        CronJob(sweep_queued_mail, cron="* * * * * */30", timeout=60),
+        CronJob(mail_domain_events, cron="* * * * * */10", timeout=120),
     ]
 
 

@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Redirect
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from trailroom.core.config import Settings
 from trailroom.core.errors import Forbidden, Unauthenticated
+from trailroom.core.logging import get_logger
 from trailroom.domain.accounts.cookies import (
     DEVICE_COOKIE,
     REFRESH_COOKIE,
@@ -20,7 +22,8 @@ from trailroom.domain.accounts.cookies import (
     require_refresh_csrf,
     session_cookies,
 )
-from trailroom.domain.accounts.deps import provide_accounts, provide_api_keys, provide_google
+from trailroom.domain.accounts.deps import provide_account_emails, provide_accounts, provide_api_keys, provide_google
+from trailroom.domain.accounts.emails import AccountEmails
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.guards import principal_of, requires_account, requires_session
 from trailroom.domain.accounts.models import ApiKeyKind
@@ -29,20 +32,25 @@ from trailroom.domain.accounts.schemas import (
     ApiKeyResponse,
     AuthProviders,
     ChangePasswordRequest,
+    ForgotPasswordRequest,
     GenerateKeyRequest,
     LoginRequest,
+    MailAccepted,
     MeResponse,
     NewApiKeyResponse,
     RefreshRequest,
     RegisterRequest,
+    ResetPasswordRequest,
     TokenResponse,
     UpdateKeyRequest,
     UpdateProfileRequest,
     UserResponse,
+    VerifyEmailRequest,
 )
 from trailroom.domain.accounts.services import AccountService, ApiKeyService, TokenPair
 from trailroom.server.contract import PROBLEMS
 
+log = get_logger("trailroom.accounts")
 GOOGLE_STATE_COOKIE = "tr_oauth_state"
 GOOGLE_PATH = "/api/v1/auth/google"
 
@@ -75,6 +83,14 @@ async def _refresh_token_from(
     raise Unauthenticated("Send the refresh token in the body or the session cookie.", code="missing_refresh_token")
 
 
+async def send_reset_mail(account_emails: AccountEmails, email: str) -> None:
+    """After the answer is sent (its timing says nothing of the account): the reset mail, if any."""
+    try:
+        await account_emails.send_password_reset(email)
+    except Exception:
+        log.exception("password reset mail not written")
+
+
 # The problems of the account routes beyond those their shape implies (see server/contract.py).
 REFRESH_PROBLEMS = {
     401: ("missing_refresh_token", "invalid_refresh_token", "refresh_token_reused"),
@@ -91,6 +107,7 @@ class AuthController(Controller):
     dependencies = {
         "accounts": Provide(provide_accounts, sync_to_thread=False),
         "google": Provide(provide_google, sync_to_thread=False),
+        "account_emails": Provide(provide_account_emails, sync_to_thread=False),
     }
 
     @post(
@@ -110,6 +127,7 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[RegisterRequest],
         accounts: NamedDependency[AccountService],
+        account_emails: NamedDependency[AccountEmails],
     ) -> UserResponse:
         user = await accounts.register(
             email=data.email,
@@ -118,6 +136,7 @@ class AuthController(Controller):
             accept_terms=data.accept_terms,
             ip=client_ip(request),
         )
+        await account_emails.send_verification(user)
         return UserResponse.of(user)
 
     @post(
@@ -230,6 +249,73 @@ class AuthController(Controller):
             user_agent=request.headers.get("user-agent"),
         )
         return _token_response(settings, tokens)
+
+    @post(
+        "/password/forgot",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail a password reset link; answers 202 whether or not the address has an account",
+        opt={PROBLEMS: {429: ("rate_limited",)}},
+    )
+    async def forgot_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ForgotPasswordRequest],
+        account_emails: NamedDependency[AccountEmails],
+    ) -> Response[MailAccepted]:
+        await account_emails.limit_reset_requests(client_ip(request))
+        return Response(
+            MailAccepted("If an account uses this address, a password reset link is on its way to it."),
+            status_code=HTTP_202_ACCEPTED,
+            background=BackgroundTask(send_reset_mail, account_emails, data.email),
+        )
+
+    @post(
+        "/password/reset",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Set a new password with the token from a reset mail; every session of the account ends",
+        opt={
+            PROBLEMS: {
+                403: ("account_suspended",),
+                422: ("invalid_reset_token", "weak_password"),
+                429: ("rate_limited",),
+            }
+        },
+    )
+    async def reset_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ResetPasswordRequest],
+        account_emails: NamedDependency[AccountEmails],
+    ) -> None:
+        await account_emails.reset_password(token=data.token, password=data.password, ip=client_ip(request))
+
+    @post(
+        "/verify-email",
+        status_code=HTTP_204_NO_CONTENT,
+        summary="Confirm the email address with the token from the confirmation mail",
+        opt={PROBLEMS: {422: ("invalid_verification_token",), 429: ("rate_limited",)}},
+    )
+    async def verify_email(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[VerifyEmailRequest],
+        account_emails: NamedDependency[AccountEmails],
+    ) -> None:
+        await account_emails.verify_email(token=data.token, ip=client_ip(request))
+
+    @post(
+        "/verify-email/resend",
+        status_code=HTTP_202_ACCEPTED,
+        summary="Mail the signed-in user a new confirmation link",
+        guards=[requires_session],
+        opt={PROBLEMS: {409: ("email_already_verified",), 429: ("rate_limited",)}},
+    )
+    async def resend_verification(
+        self, request: Request[Any, Any, Any], account_emails: NamedDependency[AccountEmails]
+    ) -> MailAccepted:
+        user = principal_of(request).user
+        await account_emails.resend_verification(user)
+        return MailAccepted(f"A new confirmation link is on its way to {user.email}.")
 
     @get("/providers", summary="Sign-in methods this server offers")
     async def providers(self, settings: NamedDependency[Settings]) -> AuthProviders:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar.datastructures import State
 
+from trailroom.domain.accounts.emails import AccountEmails
 from trailroom.domain.accounts.google import GoogleSignIn
 from trailroom.domain.accounts.services import AccountService, ApiKeyService
 
@@ -20,4 +21,9 @@ def provide_api_keys(state: State) -> ApiKeyService:
 
 def provide_google(state: State) -> GoogleSignIn:
     service: GoogleSignIn = state.services.google
+    return service
+
+
+def provide_account_emails(state: State) -> AccountEmails:
+    service: AccountEmails = state.services.account_emails
     return service

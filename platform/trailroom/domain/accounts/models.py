@@ -161,3 +161,31 @@ class SecurityNotice(Document):
         indexes = [
             IndexModel([("user_id", pymongo.ASCENDING), ("open", pymongo.ASCENDING)], name="user_open"),
         ]
+
+
+class TokenPurpose(StrEnum):
+    PASSWORD_RESET = "password_reset"
+    VERIFY_EMAIL = "verify_email"
+
+
+class AccountToken(Document):
+    """A single-use token mailed to an account's address: a password reset or an email
+    verification. Only its SHA-256 is stored; it is void once used, expired, or once the account's
+    email is no longer the one it was mailed to."""
+
+    token_hash: str
+    purpose: TokenPurpose
+    user_id: PydanticObjectId
+    email: str
+    expires_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    used_at: datetime | None = None
+
+    class Settings:
+        name = "account_tokens"
+        indexes = [
+            IndexModel([("token_hash", pymongo.ASCENDING)], unique=True, name="token_hash_unique"),
+            IndexModel([("user_id", pymongo.ASCENDING), ("purpose", pymongo.ASCENDING)], name="user_purpose"),
+            # Removed by MongoDB a day after expiry (until then a used or expired link gets a clear answer).
+            IndexModel([("expires_at", pymongo.ASCENDING)], expireAfterSeconds=86_400, name="expiry_ttl"),
+        ]

@@ -35,6 +35,28 @@ class ChangePasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
     current_password: Annotated[str, msgspec.Meta(max_length=256)] = ""
 
 
+class ForgotPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    email: Email
+
+
+MailedToken = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class ResetPasswordRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: MailedToken  # from the link in the reset mail
+    password: Password
+
+
+class VerifyEmailRequest(msgspec.Struct, forbid_unknown_fields=True):
+    token: MailedToken  # from the link in the confirmation mail
+
+
+class MailAccepted(msgspec.Struct):
+    """A mail is (or, for a reset, may be) on its way; the answer is the same for every address."""
+
+    detail: str
+
+
 class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
     refresh_token: Annotated[str, msgspec.Meta(max_length=200)] | None = None
 

@@ -14,11 +14,11 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any
 
 import msgspec
 from beanie import PydanticObjectId
@@ -43,6 +43,8 @@ from trailroom.domain.credits.models import TransactionKind
 from trailroom.domain.credits.services import CreditService
 from trailroom.domain.events.models import PAYMENT_COMPLETED, DomainEvent
 from trailroom.domain.invoices.services import InvoiceService
+from trailroom.domain.mail.models import OutgoingMail
+from trailroom.domain.mail.services import Attachment, MailService
 
 log = get_logger("trailroom.billing")
 
@@ -50,18 +52,6 @@ RECEIPT_JOB = "send_payment_receipt"
 FIXED_PLAN = "fixed"
 # A paid order whose receipt job was lost (a crash between commit and enqueue) is picked up after this.
 RECEIPT_GRACE = timedelta(minutes=2)
-
-
-class Mailing(Protocol):
-    async def queue(
-        self,
-        *,
-        to: str,
-        template: str,
-        context: dict[str, Any],
-        attachments: Sequence[Any] = (),
-        account_id: PydanticObjectId | None = None,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -92,7 +82,7 @@ class PaymentService:
         gateway: Gateway,
         queue: Queue,
         invoices: InvoiceService,
-        mail: Mailing | None = None,
+        mail: MailService,
     ) -> None:
         self.settings = settings
         self.mongo = mongo
@@ -324,7 +314,7 @@ class PaymentService:
                 "$push": {"failed_payment_ids": gateway_payment.id},
             },
         )
-        if updated is None or self.mail is None:
+        if updated is None:
             return
         user = await User.get(payment.account_id)
         if user is None:
@@ -526,9 +516,44 @@ class PaymentService:
             await self._queue_receipt(str(payment.id))
         return len(due)
 
-    async def mark_receipt_sent(self, payment_id: PydanticObjectId) -> bool:
-        """Claim the receipt of a payment (True once), so a receipt goes out at most once per job race."""
-        claimed = await Payment.get_pymongo_collection().find_one_and_update(
-            {"_id": payment_id, "receipt_sent": False}, {"$set": {"receipt_sent": True}}
-        )
-        return claimed is not None
+    async def send_receipt(self, payment_id: str) -> bool:
+        """The receipt of a paid order, its invoice attached: claimed and written in one transaction,
+        so it goes out once however often the job runs. False when there is nothing to send."""
+        payment = await self.get(payment_id)
+        if payment.status not in SETTLED or payment.receipt_sent:
+            return False
+        user = await User.get(payment.account_id)
+        invoice = await self.invoices.for_payment(payment.id)  # type: ignore[arg-type]
+        if user is None or invoice is None:
+            return False
+        pdf = await asyncio.to_thread(self.invoices.render_pdf, invoice)
+        context = {
+            "name": user.name,
+            "credits": payment.price.credits,
+            "amount_display": amount_display(payment.price.amount, payment.price.currency),
+            "invoice_number": invoice.number,
+            "order_id": payment.order_id,
+            "payment_id": payment.gateway_payment_id or str(payment.id),
+            "billing_url": f"{self.settings.base_url}/app/billing/payments/{payment.id}",
+        }
+
+        async def work(session: AsyncClientSession) -> OutgoingMail | None:
+            claimed = await Payment.get_pymongo_collection().find_one_and_update(
+                {"_id": payment.id, "receipt_sent": False}, {"$set": {"receipt_sent": True}}, session=session
+            )
+            if claimed is None:
+                return None
+            return await self.mail.queue(
+                to=user.email,
+                template="receipt",
+                context=context,
+                attachments=[Attachment(invoice.pdf_filename, "application/pdf", pdf)],
+                account_id=payment.account_id,
+                session=session,
+            )
+
+        mail = await in_transaction(self.mongo, work)
+        if mail is None:
+            return False
+        await self.mail.enqueue(mail)
+        return True

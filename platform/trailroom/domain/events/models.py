@@ -26,10 +26,16 @@ class DomainEvent(Document):
     created_at: datetime = Field(default_factory=utcnow)
     # Set once a dispatcher has fanned the event out to webhook endpoints.
     dispatched_at: datetime | None = None
+    # Set once the account owner has been mailed about the event (for the types that are mailed).
+    mailed_at: datetime | None = None
 
     class Settings:
         name = "events"
         indexes = [
             IndexModel([("account_id", pymongo.ASCENDING), ("created_at", pymongo.DESCENDING)], name="account_time"),
             IndexModel([("dispatched_at", pymongo.ASCENDING), ("created_at", pymongo.ASCENDING)], name="undispatched"),
+            IndexModel(
+                [("type", pymongo.ASCENDING), ("mailed_at", pymongo.ASCENDING), ("created_at", pymongo.ASCENDING)],
+                name="unmailed",
+            ),
         ]

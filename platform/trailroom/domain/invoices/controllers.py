@@ -40,11 +40,6 @@ def _account(request: Request[Any, Any, Any]) -> PydanticObjectId:
     return account_id
 
 
-def pdf_filename(number: str) -> str:
-    """TR/26-27/000123 → TR-26-27-000123.pdf (a file name cannot hold slashes)."""
-    return number.replace("/", "-") + ".pdf"
-
-
 class InvoiceController(Controller):
     path = "/api/v1/invoices"
     tags = ["Invoices"]
@@ -90,7 +85,7 @@ class InvoiceController(Controller):
         # WeasyPrint is CPU-bound and synchronous: off the event loop.
         pdf = await asyncio.to_thread(invoices.render_pdf, invoice)
         headers = {
-            "Content-Disposition": f'attachment; filename="{pdf_filename(invoice.number)}"',
+            "Content-Disposition": f'attachment; filename="{invoice.pdf_filename}"',
             "Cache-Control": "private, no-store",
         }
         return Response(pdf, media_type=PDF, headers=headers)

@@ -80,6 +80,11 @@ class Invoice(Document):
     issued_at: datetime  # when it was paid (an invoice) or refunded (a credit note)
     created_at: datetime = Field(default_factory=utcnow)
 
+    @property
+    def pdf_filename(self) -> str:
+        """TR/26-27/000123 → TR-26-27-000123.pdf (a file name cannot hold slashes)."""
+        return self.number.replace("/", "-") + ".pdf"
+
     class Settings:
         name = "invoices"
         indexes = [
