@@ -58,7 +58,7 @@ async def test_buying_through_the_test_checkout(signed_in: FormBrowser) -> None:
     assert done.status_code == 303
     assert done.headers["location"].startswith("/app/billing/payments/")
     receipt = await signed_in.get(done.headers["location"])
-    assert "1,500 credits are on your account" in receipt.text
+    assert "1,500 credits were added to your account" in receipt.text
     assert "Paid." in receipt.text
     user = await User.find_one(User.email == "shopper@example.com")
     assert user is not None

@@ -141,10 +141,7 @@ class BillingPages(DashboardController):
             return ctx.redirect(
                 "/app/billing", flash=error.detail or "The payment could not be verified.", kind="error"
             )
-        return ctx.redirect(
-            f"/app/billing/payments/{payment.id}",
-            flash=f"Payment received: {payment.price.credits:,} credits are on your account.",
-        )
+        return ctx.redirect(f"/app/billing/payments/{payment.id}")  # the page says what was added
 
     @get("/payments/{payment_id:str}", summary="One payment: what was bought, its invoice, its refunds")
     async def payment_page(self, ctx: Page, payment_id: FromPath[str]) -> Template:
