@@ -104,8 +104,33 @@ class _FieldError(ValueError):
 
 
 class BillingDetails(BaseModel):
-    """Who an invoice is made out to. For India the state must be a GST state (it decides CGST+SGST
-    or IGST) and the PIN code six digits; a GSTIN, when given, must be registered in that state."""
+    """Who an invoice is made out to, as saved on the user. Plain data: the rules are checked once,
+    when details are entered (`parse_billing_details`), so a later change of a rule never stops a
+    stored user from loading."""
+
+    name: str
+    address_line1: str
+    address_line2: str = ""
+    city: str
+    state: str
+    postal_code: str
+    country: str = "IN"
+    gstin: str | None = None
+
+    @property
+    def state_code(self) -> str | None:
+        return state_code_of(self.state) if self.country == "IN" else None
+
+    @property
+    def address_lines(self) -> list[str]:
+        region = f"{self.city}, {self.state} {self.postal_code}".strip()
+        country = "India" if self.country == "IN" else self.country
+        return [line for line in (self.address_line1, self.address_line2, region, country) if line]
+
+
+class _EnteredBillingDetails(BillingDetails):
+    """Details as entered. For India the state must be a GST state (it decides CGST+SGST or IGST)
+    and the PIN code six digits; a GSTIN, when given, must be registered in that state."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -144,7 +169,7 @@ class BillingDetails(BaseModel):
         return gstin
 
     @model_validator(mode="after")
-    def _indian_address(self) -> BillingDetails:
+    def _indian_address(self) -> _EnteredBillingDetails:
         if self.country != "IN":
             if self.gstin:
                 raise _FieldError("gstin", "A GSTIN is only for an address in India.")
@@ -160,22 +185,12 @@ class BillingDetails(BaseModel):
         self.state = GST_STATES[code]
         return self
 
-    @property
-    def state_code(self) -> str | None:
-        return state_code_of(self.state) if self.country == "IN" else None
-
-    @property
-    def address_lines(self) -> list[str]:
-        region = f"{self.city}, {self.state} {self.postal_code}".strip()
-        country = "India" if self.country == "IN" else self.country
-        return [line for line in (self.address_line1, self.address_line2, region, country) if line]
-
 
 def parse_billing_details(data: Mapping[str, Any]) -> BillingDetails:
     """Billing details from a form or a body, or InvalidInput (code `invalid_billing_details`) naming
     the first field that is wrong and why."""
     try:
-        return BillingDetails.model_validate(dict(data))
+        entered = _EnteredBillingDetails.model_validate(dict(data))
     except ValidationError as exc:
         error = exc.errors()[0]
         cause = error.get("ctx", {}).get("error")
@@ -185,6 +200,7 @@ def parse_billing_details(data: Mapping[str, Any]) -> BillingDetails:
             field = ".".join(str(part) for part in error["loc"]) or "billing"
             message = _message(field, error)
         raise InvalidInput(message, code="invalid_billing_details", field=field) from None
+    return BillingDetails.model_validate(entered.model_dump())
 
 
 _LABELS = {
