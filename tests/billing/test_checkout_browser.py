@@ -74,6 +74,7 @@ async def test_buying_credits_in_the_browser(client: httpx.AsyncClient, base_url
         await page.goto(f"{base_url}/app/billing")
         await expect(page.locator("[data-balance]")).to_have_text(f"{3000 + free:,}")
         await expect(page.locator("[data-payments]")).to_contain_text("3,000")
+        await expect(page.locator("[data-invoices]")).to_contain_text("Tax invoice")
 
         # The receipt lands in the dev outbox, with the invoice attached.
         for _ in range(100):
@@ -92,7 +93,12 @@ async def test_buying_credits_in_the_browser(client: httpx.AsyncClient, base_url
             await page.goto(f"{base_url}/app/billing")
             await shoot(page, f"billing-{width}-dark")
             overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert overflow <= 0, f"the billing page scrolls sideways at {width} px"
+            wide = await page.evaluate(
+                "[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > innerWidth + 1"
+                " && !(e.parentElement && e.parentElement.closest('.table-wrap')))"
+                ".map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right))"
+            )
+            assert overflow <= 0, f"the billing page scrolls sideways at {width} px: {wide}"
         await page.set_viewport_size({"width": 360, "height": 800})
         await context.add_cookies([{"name": "tr_theme", "value": "light", "url": base_url}])
         await page.goto(f"{base_url}/app/billing")

@@ -43,6 +43,7 @@ class BillingPages(DashboardController):
         quotes = [prices.quote(c) for c in EXAMPLE_CREDITS]
         config = await ctx.services.runtime_config.current()
         history = await ctx.services.payments.history(signed_in_id(ctx), cursor=None, limit=20)
+        invoices = await ctx.services.invoices.list_for(signed_in_id(ctx), cursor=None, limit=20)
         return ctx.render(
             "pages/app/billing.html",
             quotes=quotes,
@@ -52,6 +53,7 @@ class BillingPages(DashboardController):
             custom=prices.quote(FIXED_PLAN_CREDITS),
             costs=[(MODE_LABELS.get(mode, mode), config.cost_of(mode)) for mode in config.credit_costs],
             payments=history.items,
+            invoices=invoices.items,
             test_mode=ctx.services.payments.gateway.mode == GatewayMode.TEST,
             payments_enabled=settings.payments_enabled,
         )
