@@ -5,10 +5,12 @@ permanent refusals, the outbox mode and the sweep that recovers mails whose job 
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
 from tests.conftest import running_workers
+from trailroom.core.clock import utcnow
 from trailroom.core.transactions import in_transaction
 from trailroom.domain.mail.jobs import send_mail, sweep_queued_mail
 from trailroom.domain.mail.models import MailStatus, OutgoingMail
@@ -209,3 +211,31 @@ async def test_bad_calls_are_refused_before_anything_is_stored(services: Service
             context=dict(name="A", balance=1, threshold=5, billing_url="http://x"),
         )
     assert await OutgoingMail.count() == 0
+
+
+async def test_a_send_cut_short_by_a_crash_is_swept_once_its_lease_ends(
+    smtp_mail: MailService, smtp_services: Services, smtp_server: SmtpSink, resources: Resources
+) -> None:
+    # Stored without its job (as if Redis lost it with the worker).
+    queued = await in_transaction(
+        resources.mongo,
+        lambda session: smtp_mail.queue(to="ada@example.com", template="receipt", context=RECEIPT, session=session),
+    )
+    # A worker claimed it and died mid-send: the lease holds the mail until it ends.
+    held_until = utcnow() + timedelta(minutes=5)
+    await OutgoingMail.get_pymongo_collection().update_one(
+        {"_id": queued.id}, {"$set": {"lease_until": held_until}, "$inc": {"attempts": 1}}
+    )
+    assert await smtp_mail.deliver(str(queued.id)) is None  # another job cannot send it meanwhile
+    assert await smtp_mail.sweep(older_than_s=0) == 0
+    await OutgoingMail.get_pymongo_collection().update_one(
+        {"_id": queued.id}, {"$set": {"lease_until": utcnow() - timedelta(seconds=1)}}
+    )
+    assert await smtp_mail.sweep(older_than_s=0) == 1
+    async with running_workers(smtp_services):
+        await smtp_server.wait_for(1)
+        async with asyncio.timeout(10):
+            while (stored := await mail_of(queued.id)).status != MailStatus.SENT:
+                await asyncio.sleep(0.05)
+    assert stored.attempts == 2
+    assert len(smtp_server.messages) == 1
