@@ -16,10 +16,18 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from PIL import ImageFile
+from weasyprint import HTML  # type: ignore[import-untyped]
+from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
 from trailroom.domain.invoices.models import Invoice
 from trailroom.domain.invoices.numbering import INDIA
 from trailroom.web.assets import TEMPLATES_DIR
+
+# Importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES. Invoices embed no
+# images, and the try-on intake must go on refusing truncated uploads: turned off again here, at
+# import time, before any request can decode an image.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 INVOICE_TEMPLATES = TEMPLATES_DIR / "invoices"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -85,26 +93,19 @@ def _allowed(path: Path) -> bool:
     return resolved in {p.resolve() for p in fonts().values()} or resolved.is_relative_to(INVOICE_TEMPLATES.resolve())
 
 
-def _fetcher_class() -> Any:
-    from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
+class PackageFilesOnly(URLFetcher):  # type: ignore[misc]
+    """Serves the invoice templates' folder and the font files; refuses every other URL."""
 
-    class PackageFilesOnly(URLFetcher):  # type: ignore[misc]
-        """Serves the invoice templates' folder and the font files; refuses every other URL."""
-
-        def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-            parts = urlsplit(url)
-            path = Path(unquote(parts.path))
-            if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not _allowed(path):
-                raise ValueError(f"invoice rendering fetches nothing but package files, not {url[:80]}")
-            return URLFetcherResponse(url, body=path.read_bytes())
-
-    return PackageFilesOnly
+    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
+        parts = urlsplit(url)
+        path = Path(unquote(parts.path))
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not _allowed(path):
+            raise ValueError(f"invoice rendering fetches nothing but package files, not {url[:80]}")
+        return URLFetcherResponse(url, body=path.read_bytes())
 
 
 def render_invoice(invoice: Invoice) -> bytes:
     """The PDF of an invoice or credit note (synchronous and CPU-bound: run it in a thread)."""
-    from weasyprint import HTML  # type: ignore[import-untyped]
-
-    html = HTML(string=render_html(invoice), base_url=INVOICE_TEMPLATES.as_uri() + "/", url_fetcher=_fetcher_class()())
+    html = HTML(string=render_html(invoice), base_url=INVOICE_TEMPLATES.as_uri() + "/", url_fetcher=PackageFilesOnly())
     pdf: bytes = html.write_pdf()
     return pdf
