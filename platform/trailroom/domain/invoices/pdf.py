@@ -8,6 +8,7 @@ stylesheet falls back to the system's sans-serif through fontconfig (no download
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -17,17 +18,10 @@ from urllib.parse import unquote, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from PIL import ImageFile
-from weasyprint import HTML  # type: ignore[import-untyped]
-from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
 
 from trailroom.domain.invoices.models import Invoice
 from trailroom.domain.invoices.numbering import INDIA
 from trailroom.web.assets import TEMPLATES_DIR
-
-# Importing WeasyPrint turns on Pillow's process-wide LOAD_TRUNCATED_IMAGES. Invoices embed no
-# images, and the try-on intake must go on refusing truncated uploads: turned off again here, at
-# import time, before any request can decode an image.
-ImageFile.LOAD_TRUNCATED_IMAGES = False
 
 INVOICE_TEMPLATES = TEMPLATES_DIR / "invoices"
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -93,19 +87,41 @@ def _allowed(path: Path) -> bool:
     return resolved in {p.resolve() for p in fonts().values()} or resolved.is_relative_to(INVOICE_TEMPLATES.resolve())
 
 
-class PackageFilesOnly(URLFetcher):  # type: ignore[misc]
-    """Serves the invoice templates' folder and the font files; refuses every other URL."""
+_IMPORT_LOCK = threading.Lock()
 
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        parts = urlsplit(url)
-        path = Path(unquote(parts.path))
-        if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not _allowed(path):
-            raise ValueError(f"invoice rendering fetches nothing but package files, not {url[:80]}")
-        return URLFetcherResponse(url, body=path.read_bytes())
+
+@cache
+def _weasyprint() -> tuple[Any, type]:
+    """WeasyPrint's HTML class and a URL fetcher that serves nothing but package files.
+
+    Imported on the first render, not at start-up: the import takes about two seconds, which every
+    API and worker process (and every restart after a crash) would pay. Importing it turns on
+    Pillow's process-wide LOAD_TRUNCATED_IMAGES; invoices embed no images and the try-on intake must
+    go on refusing truncated uploads, so it is turned off again at once."""
+    with _IMPORT_LOCK:
+        from weasyprint import HTML  # type: ignore[import-untyped]
+        from weasyprint.urls import URLFetcher, URLFetcherResponse  # type: ignore[import-untyped]
+
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+    class PackageFilesOnly(URLFetcher):  # type: ignore[misc]
+        """Serves the invoice templates' folder and the font files; refuses every other URL."""
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            parts = urlsplit(url)
+            path = Path(unquote(parts.path))
+            if parts.scheme != "file" or parts.netloc not in ("", "localhost") or not _allowed(path):
+                raise ValueError(f"invoice rendering fetches nothing but package files, not {url[:80]}")
+            return URLFetcherResponse(url, body=path.read_bytes())
+
+    return HTML, PackageFilesOnly
 
 
 def render_invoice(invoice: Invoice) -> bytes:
     """The PDF of an invoice or credit note (synchronous and CPU-bound: run it in a thread)."""
-    html = HTML(string=render_html(invoice), base_url=INVOICE_TEMPLATES.as_uri() + "/", url_fetcher=PackageFilesOnly())
+    html_class, fetcher_class = _weasyprint()
+    html = html_class(
+        string=render_html(invoice), base_url=INVOICE_TEMPLATES.as_uri() + "/", url_fetcher=fetcher_class()
+    )
     pdf: bytes = html.write_pdf()
     return pdf
