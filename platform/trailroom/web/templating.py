@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-from decimal import Decimal
 from functools import cache
 
 from jinja2 import ChainableUndefined, Environment, FileSystemLoader, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.template.config import TemplateConfig
 
+from trailroom.core.formatting import money, number, percent
 from trailroom.web.assets import STATIC_DIR, TEMPLATES_DIR
 
 
@@ -24,21 +24,6 @@ def _fingerprint(path: str) -> str:
 def static_url(path: str) -> str:
     """`/static/<path>?v=<content hash>`: browsers may cache assets for long, a change busts it."""
     return f"/static/{path}?v={_fingerprint(path)}"
-
-
-def money(amount: int, currency: str = "INR") -> str:
-    """An amount in the currency's smallest unit, for people: 84000 → ₹840.00."""
-    symbol = {"INR": "₹"}.get(currency, currency + " ")
-    return f"{symbol}{Decimal(amount) / 100:,.2f}"
-
-
-def number(value: int | float) -> str:
-    return f"{value:,}"
-
-
-def percent(value: Decimal | float) -> str:
-    """12.50 → "12.5%", 10.00 → "10%"."""
-    return f"{Decimal(str(value)).normalize():f}%"
 
 
 def build_environment() -> Environment:

@@ -22,8 +22,6 @@ from typing import Any
 
 import msgspec
 from beanie import PydanticObjectId
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
@@ -32,6 +30,8 @@ from saq import Queue
 from trailroom.core.clock import utcnow
 from trailroom.core.config import Settings
 from trailroom.core.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceUnavailable
+from trailroom.core.formatting import money
+from trailroom.core.ids import parse_object_id
 from trailroom.core.logging import get_logger
 from trailroom.core.pagination import NEWEST_FIRST, after_cursor, page_cursor
 from trailroom.core.transactions import in_transaction
@@ -58,19 +58,6 @@ RECEIPT_GRACE = timedelta(minutes=2)
 class PaymentPage:
     items: list[Payment]
     next_cursor: str | None
-
-
-def amount_display(amount: int, currency: str) -> str:
-    """`₹2,478.00` for 247800 paise (the two-decimal currencies we sell in)."""
-    symbol = {"INR": "₹"}.get(currency, currency + " ")
-    return f"{symbol}{amount / 100:,.2f}"
-
-
-def _object_id(value: str, code: str, what: str) -> PydanticObjectId:
-    try:
-        return PydanticObjectId(ObjectId(value))
-    except (InvalidId, TypeError):
-        raise NotFound(f"No such {what}.", code=code) from None
 
 
 class PaymentService:
@@ -153,15 +140,15 @@ class PaymentService:
         return payment
 
     async def get_for(self, account_id: PydanticObjectId, payment_id: str) -> Payment:
-        payment = await Payment.find_one(
-            Payment.id == _object_id(payment_id, "payment_not_found", "payment"), Payment.account_id == account_id
-        )
-        if payment is None:
+        """The account's payment; someone else's, or a malformed id, is not found."""
+        payment = await self.get(payment_id)
+        if payment.account_id != account_id:
             raise NotFound("No such payment.", code="payment_not_found")
         return payment
 
     async def get(self, payment_id: str) -> Payment:
-        payment = await Payment.get(_object_id(payment_id, "payment_not_found", "payment"))
+        object_id = parse_object_id(payment_id)
+        payment = await Payment.get(object_id) if object_id is not None else None
         if payment is None:
             raise NotFound("No such payment.", code="payment_not_found")
         return payment
@@ -324,7 +311,7 @@ class PaymentService:
             template="payment_failed",
             context={
                 "name": user.name,
-                "amount_display": amount_display(payment.price.amount, payment.price.currency),
+                "amount_display": money(payment.price.amount, payment.price.currency),
                 "reason": gateway_payment.error_description or "The payment failed.",
                 "billing_url": f"{self.settings.base_url}/app/billing",
             },
@@ -437,20 +424,18 @@ class PaymentService:
         now = utcnow()
 
         async def work(session: AsyncClientSession) -> None:
-            release = {"refund_pending": -amount} if reserved else {}
+            if reserved:  # our reservation ends here, whoever records the refund
+                await Payment.get_pymongo_collection().update_one(
+                    {"_id": payment.id}, {"$inc": {"refund_pending": -amount}}, session=session
+                )
             recorded = await Payment.get_pymongo_collection().find_one_and_update(
                 {"_id": payment.id, "refunds.refund_id": {"$ne": refund_id}},
-                {"$inc": {"amount_refunded": amount, **release}, "$set": {"updated_at": now}},
+                {"$inc": {"amount_refunded": amount}, "$set": {"updated_at": now}},
                 return_document=ReturnDocument.AFTER,
                 session=session,
             )
             if recorded is None:
-                # The webhook recorded it first: only our reservation is left to release.
-                if reserved:
-                    await Payment.get_pymongo_collection().update_one(
-                        {"_id": payment.id}, {"$inc": {"refund_pending": -amount}}, session=session
-                    )
-                return
+                return  # the webhook recorded it first
             entry = await self.credits.reclaim_in(
                 session,
                 payment.account_id,
@@ -530,7 +515,7 @@ class PaymentService:
         context = {
             "name": user.name,
             "credits": payment.price.credits,
-            "amount_display": amount_display(payment.price.amount, payment.price.currency),
+            "amount_display": money(payment.price.amount, payment.price.currency),
             "invoice_number": invoice.number,
             "order_id": payment.order_id,
             "payment_id": payment.gateway_payment_id or str(payment.id),

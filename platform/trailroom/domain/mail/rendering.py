@@ -15,6 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from trailroom.core.formatting import number
 from trailroom.web.assets import TEMPLATES_DIR
 
 MAIL_DIR = "mail"
@@ -40,10 +41,6 @@ class RenderedMail:
     html: str
 
 
-def _number(value: int | float) -> str:
-    return f"{value:,}"
-
-
 @cache
 def mail_environment() -> Environment:
     environment = Environment(
@@ -54,7 +51,7 @@ def mail_environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    environment.filters["number"] = _number
+    environment.filters["number"] = number
     return environment
 
 
