@@ -8,29 +8,24 @@ runs the same verification as `POST /api/v1/payments/verify`.
 
 from __future__ import annotations
 
-from beanie import PydanticObjectId
 from litestar import get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from trailroom.core.errors import InvalidInput, NotFound, ServiceUnavailable, TrailRoomError
 from trailroom.core.vocabulary import MODE_LABELS
-from trailroom.domain.billing.models import GatewayMode, Payment, PaymentStatus
+from trailroom.domain.billing.models import SETTLED, GatewayMode, Payment
 from trailroom.domain.billing.pricing import FIXED_PLAN_CREDITS, MAX_CUSTOM_CREDITS, MIN_CUSTOM_CREDITS, PriceList
 from trailroom.domain.billing.testmode import TestModeGateway
 from trailroom.web.base import DashboardController
 from trailroom.web.context import Page
+from trailroom.web.public import CALCULATOR_STEP
 from trailroom.web.security import RAZORPAY_CHECKOUT_HEADERS
+from trailroom.web.signed_in import account_id, signed_in
 
 # Sample purchases for the price table: the smallest, the fixed plan, and points up the discount curve.
 EXAMPLE_CREDITS = (MIN_CUSTOM_CREDITS, 1000, FIXED_PLAN_CREDITS, 5000, 10_000, 25_000, MAX_CUSTOM_CREDITS)
 RETURN_FIELDS = ("razorpay_order_id", "razorpay_payment_id", "razorpay_signature")
-
-
-def signed_in_id(ctx: Page) -> PydanticObjectId:
-    assert ctx.user is not None
-    assert ctx.user.id is not None
-    return ctx.user.id
 
 
 class BillingPages(DashboardController):
@@ -42,14 +37,15 @@ class BillingPages(DashboardController):
         prices = PriceList.of(settings)
         quotes = [prices.quote(c) for c in EXAMPLE_CREDITS]
         config = await ctx.services.runtime_config.current()
-        history = await ctx.services.payments.history(signed_in_id(ctx), cursor=None, limit=20)
-        invoices = await ctx.services.invoices.list_for(signed_in_id(ctx), cursor=None, limit=20)
+        history = await ctx.services.payments.history(account_id(ctx), cursor=None, limit=20)
+        invoices = await ctx.services.invoices.list_for(account_id(ctx), cursor=None, limit=20)
         return ctx.render(
             "pages/app/billing.html",
             quotes=quotes,
             fixed_plan=next(q for q in quotes if q.credits == FIXED_PLAN_CREDITS),
             min_credits=MIN_CUSTOM_CREDITS,
             max_credits=MAX_CUSTOM_CREDITS,
+            step=CALCULATOR_STEP,
             custom=prices.quote(FIXED_PLAN_CREDITS),
             costs=[(MODE_LABELS.get(mode, mode), config.cost_of(mode)) for mode in config.credit_costs],
             payments=history.items,
@@ -67,8 +63,7 @@ class BillingPages(DashboardController):
                 quote = payments.quote_for(plan=form["plan"])
             else:
                 quote = payments.quote_for(credits=int(form.get("credits", "").replace(",", "").strip()))
-            assert ctx.user is not None
-            payment = await payments.create_order(ctx.user, quote)
+            payment = await payments.create_order(signed_in(ctx), quote)
         except ValueError:
             return ctx.redirect("/app/billing", flash="Enter a whole number of credits.", kind="error")
         except (InvalidInput, ServiceUnavailable) as error:
@@ -76,16 +71,15 @@ class BillingPages(DashboardController):
         return ctx.redirect(f"/app/billing/checkout/{payment.order_id}")
 
     async def _order(self, ctx: Page, order_id: str) -> Payment:
-        return await ctx.services.payments.order_of(signed_in_id(ctx), order_id)
+        return await ctx.services.payments.order_of(account_id(ctx), order_id)
 
     @get("/checkout/{order_id:str}", summary="Pay an order")
     async def checkout_page(self, ctx: Page, order_id: FromPath[str]) -> Template | Redirect:
         payment = await self._order(ctx, order_id)
-        if payment.status != PaymentStatus.CREATED and payment.status != PaymentStatus.FAILED:
+        if payment.status in SETTLED:
             return ctx.redirect(f"/app/billing/payments/{payment.id}")
         gateway = ctx.services.payments.gateway
         test_mode = gateway.mode == GatewayMode.TEST
-        assert ctx.user is not None
         return ctx.render(
             "pages/app/checkout.html",
             payment=payment,
@@ -132,7 +126,7 @@ class BillingPages(DashboardController):
             return ctx.redirect("/app/billing", flash="The payment did not complete.", kind="error")
         try:
             payment = await ctx.services.payments.verify(
-                signed_in_id(ctx),
+                account_id(ctx),
                 order_id=order_id,
                 payment_id=form["razorpay_payment_id"],
                 signature=form["razorpay_signature"],
@@ -147,5 +141,5 @@ class BillingPages(DashboardController):
 
     @get("/payments/{payment_id:str}", summary="One payment: what was bought, its invoice, its refunds")
     async def payment_page(self, ctx: Page, payment_id: FromPath[str]) -> Template:
-        payment = await ctx.services.payments.get_for(signed_in_id(ctx), payment_id)
+        payment = await ctx.services.payments.get_for(account_id(ctx), payment_id)
         return ctx.render("pages/app/payment.html", payment=payment, quote=payment.price.quote())

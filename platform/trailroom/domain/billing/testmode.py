@@ -115,8 +115,7 @@ class TestModeGateway(SignatureChecks):
         self, *, secret_key: str, webhook_secret: str, webhook_url: str, queue: Queue, http: httpx.AsyncClient
     ):
         self.key_id = TEST_KEY_ID
-        self._key_secret = test_key_secret(secret_key)
-        self._webhook_secret = webhook_secret
+        self._key_secret = test_key_secret(secret_key)  # signs what the test checkout posts
         super().__init__(self.key_id, self._key_secret, webhook_secret)
         self.webhook_url = webhook_url
         self._queue = queue
